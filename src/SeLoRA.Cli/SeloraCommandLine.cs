@@ -1,0 +1,20 @@
+using System.CommandLine;
+using SeLoRA.Cli.Commands;
+using Spectre.Console;
+
+namespace SeLoRA.Cli;
+
+/// <summary>The `selora` command tree. Commands parse and present; the libraries do the work.</summary>
+public static class SeloraCommandLine
+{
+    public static RootCommand Build(IAnsiConsole console)
+    {
+        var root = new RootCommand(
+            "SeLoRA.Cluster: fine-tune Stable Diffusion with self-expanding LoRA on an Akka.NET cluster, and evaluate it.");
+        root.Options.Add(ConfigOptions.Files);
+        root.Options.Add(ConfigOptions.Overlays);
+        root.Subcommands.Add(DoctorCommand.Create(console));
+        root.Subcommands.Add(ConfigCommand.Create(console));
+        return root;
+    }
+}
