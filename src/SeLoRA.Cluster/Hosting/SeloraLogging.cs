@@ -12,7 +12,7 @@ namespace SeLoRA.Cluster.Hosting;
 public static class SeloraLogging
 {
     public const string ConsoleTemplate =
-        "[{Timestamp:HH:mm:ss} {Level:u3}] {Node}/{Role}{RunSuffix}{WorkerSuffix} {LogSource}{SourceContext}: {Message:lj}{NewLine}{Exception}";
+        "[{Timestamp:HH:mm:ss} {Level:u3}] {Node}/{Role}{RunSuffix}{WorkerSuffix}{SourceSuffix}: {Message:lj}{NewLine}{Exception}";
 
     public const string FilePattern = "selora-.json";
 
@@ -54,6 +54,8 @@ public static class SeloraLogging
             if (scope.Worker != null) logEvent.AddPropertyIfAbsent(factory.CreateProperty(LogScope.WorkerProperty, scope.Worker));
             logEvent.AddOrUpdateProperty(factory.CreateProperty("RunSuffix", Suffix(logEvent, LogScope.RunProperty, " run=")));
             logEvent.AddOrUpdateProperty(factory.CreateProperty("WorkerSuffix", Suffix(logEvent, LogScope.WorkerProperty, " worker=")));
+            var source = Suffix(logEvent, "LogSource", " ");
+            logEvent.AddOrUpdateProperty(factory.CreateProperty("SourceSuffix", source.Length > 0 ? source : Suffix(logEvent, "SourceContext", " ")));
         }
 
         static string Suffix(LogEvent logEvent, string property, string label) =>
