@@ -1,3 +1,4 @@
+using SeLoRA.Torch;
 using SeLoRA.Torch.Nn;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -16,6 +17,7 @@ public sealed class ClipTextTransformer : nn.Module<Tensor, Tensor>
 
     public ClipTextTransformer(ClipTextConfig config) : base(nameof(ClipTextTransformer))
     {
+        TorchRuntime.EnsureLoaded();
         config.Validate();
         Config = config;
         embeddings = new ClipTextEmbeddings(config);

@@ -1,5 +1,6 @@
 using SeLoRA.Diffusion.Models.Clip;
 using SeLoRA.Torch;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SeLoRA.Diffusion.Tests.Models.Clip;
@@ -176,5 +177,40 @@ public class ClipTextModelReferenceTests(ITestOutputHelper output)
         var wrongShape = new Dictionary<string, Tensor>(weights) { ["text_model.final_layer_norm.weight"] = zeros(33) };
         error = Assert.Throws<InvalidDataException>(() => model.LoadWeights(wrongShape));
         Assert.Contains("text_model.final_layer_norm.weight [33] (model [32])", error.Message);
+    }
+
+    [Fact]
+    public void Moving_to_float64_keeps_the_keys_and_the_numbers()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        using var model = TinyClip.Load();
+        var keys = model.state_dict().Keys.ToList();
+        model.to(float64);
+        Assert.Equal(keys, model.state_dict().Keys.ToList());
+        Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float64, p.dtype));
+
+        var (ids, expected) = TinyClip.ReferenceIo();
+        using var _ = no_grad();
+        var last = model.call(ids);
+        Assert.Equal(ScalarType.Float64, last.dtype);
+        Assert.True((last - expected.to(float64)).abs().max().item<double>() < 1e-4);
+    }
+
+    [Fact]
+    public void Gradients_reach_every_parameter_but_the_unused_embedding_rows()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        using var model = TinyClip.Load();
+        model.train();
+        var (ids, _) = TinyClip.ReferenceIo();
+        using var result = model.Forward(ids);
+        (result.LastHiddenState.pow(2).mean() + result.PooledOutput.sum()).backward();
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            Assert.NotNull(parameter.grad);
+            Assert.True(parameter.grad.abs().sum().item<float>() > 0, $"{name} got no gradient");
+        }
     }
 }
