@@ -8,6 +8,8 @@ namespace SeLoRA.Diffusion.Tokenization;
 /// <c>&lt;\|startoftext\|&gt;|&lt;\|endoftext\|&gt;|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+</c>
 /// (IGNORECASE), as a scanner over Unicode scalars: .NET Regex sees UTF-16 units, so a letter or digit outside the
 /// BMP (CJK extension B, mathematical letters) would fall into the punctuation class there, unlike Python.
+/// Categories come from .NET's Unicode tables; code points assigned in a later Unicode version than .NET's
+/// (checked: a few Tangut supplement ones) can split differently from Python's <c>regex</c> module.
 /// </summary>
 internal static class ClipPreTokenizer
 {

@@ -28,6 +28,8 @@ public sealed class ClipTokenizer
     readonly string[] idToToken;
     readonly HashSet<int> specialIds;
     readonly ConcurrentDictionary<string, int[]> wordCache = new(StringComparer.Ordinal);
+    // ConcurrentDictionary.Count takes every lock, so the bound is checked on this instead.
+    int cachedWords;
 
     ClipTokenizer(BpeTokenizer bpe, string[] idToToken, Dictionary<string, int> vocab, ClipTokenizerConfig config, string source)
     {
@@ -156,8 +158,8 @@ public sealed class ClipTokenizer
         if (wordCache.TryGetValue(word, out var cached))
             return cached;
         var ids = bpe.EncodeToIds(word, considerPreTokenization: false, considerNormalization: false).ToArray();
-        if (wordCache.Count < MaxCachedWords)
-            wordCache.TryAdd(word, ids);
+        if (Volatile.Read(ref cachedWords) < MaxCachedWords && wordCache.TryAdd(word, ids))
+            Interlocked.Increment(ref cachedWords);
         return ids;
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SeLoRA.Diffusion.Tokenization;
 using SeLoRA.TestSupport;
 
 namespace SeLoRA.Diffusion.Tests.Tokenization;
@@ -76,5 +77,19 @@ public sealed class ClipTokenizerVectorTests
         var first = tokenizer.Encode("supercalifragilisticexpialidocious astronaut");
         var second = tokenizer.Encode("supercalifragilisticexpialidocious astronaut");
         Assert.Equal(first, second);
+    }
+
+    [Fact]
+    public void Concurrent_encoding_matches_serial_encoding()
+    {
+        var tokenizer = ClipTokenizer.FromFolder(Sd15Tokenizer.Folder);
+        var prompts = Enumerable.Range(0, 400)
+            .Select(i => $"prompt{i} of a {(char)('a' + i % 26)}{i * 7919 % 1000}xyzzy{i % 13} landscape, highly detailed")
+            .ToArray();
+        var parallel = new IReadOnlyList<int>[prompts.Length];
+        Parallel.For(0, prompts.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i => parallel[i] = tokenizer.Encode(prompts[i]));
+        var serial = ClipTokenizer.FromFolder(Sd15Tokenizer.Folder);
+        for (int i = 0; i < prompts.Length; i++)
+            Assert.Equal(serial.Encode(prompts[i]), parallel[i]);
     }
 }
