@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace SeLoRA.Diffusion.Presets;
@@ -35,6 +36,10 @@ public static class ModelPresets
         };
         return JsonNode.Parse(text)!.AsObject();
     }
+
+    /// <summary>The same config as a JsonElement, ready for a config record's FromJson.</summary>
+    public static JsonElement ConfigElement(string preset, string component) =>
+        JsonSerializer.SerializeToElement(Config(preset, component));
 
     static string Ints(int[] values) => "[" + string.Join(", ", values) + "]";
 
