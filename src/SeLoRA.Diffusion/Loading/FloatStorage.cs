@@ -15,4 +15,8 @@ public enum FloatStorage
     /// converted, because TorchSharp converts a module and its children together; the report lists what stayed.
     /// </summary>
     FrozenBFloat16,
+
+    /// <summary>The module's tensors keep their dtypes and values are converted into them (PyTorch's load_state_dict);
+    /// for a module the caller has already converted. Dictionaries keep the stored dtype.</summary>
+    KeepModule,
 }

@@ -140,6 +140,7 @@ public static class SafetensorsFile
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw new WeightFileException($"{path}: the safetensors header is not a JSON object");
             var entries = new List<SafetensorsEntry>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var property in document.RootElement.EnumerateObject())
             {
@@ -156,6 +157,8 @@ public static class SafetensorsFile
                     }
                     continue;
                 }
+                if (!names.Add(property.Name))
+                    throw new WeightFileException($"{path}: tensor '{property.Name}' appears twice in the header");
                 entries.Add(ParseEntry(path, property, dataLength));
             }
             return new SafetensorsHeader(path, entries, metadata, dataStart);

@@ -77,6 +77,7 @@ public static class StateDictLoader
     static bool ApplyFloatPolicy(nn.Module module, Dictionary<string, Tensor> state, Dictionary<string, ModuleEntry> expected,
         IDictionary<string, Tensor> working, LoadOptions options, List<string> notConverted)
     {
+        if (options.FloatStorage == FloatStorage.KeepModule) return false;
         var desired = new Dictionary<string, ScalarType>(StringComparer.Ordinal);
         foreach (var (key, tensor) in state)
         {

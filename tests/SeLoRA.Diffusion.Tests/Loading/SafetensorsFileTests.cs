@@ -113,6 +113,11 @@ public sealed class SafetensorsFileTests
         e = Assert.Throws<WeightFileException>(() => SafetensorsFile.Load(path));
         Assert.Contains("'x'", e.Message);
         Assert.Contains("F8_E4M3", e.Message);
+
+        header = Encoding.UTF8.GetBytes("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}");
+        File.WriteAllBytes(path, BitConverter.GetBytes((ulong)header.Length).Concat(header).Concat(new byte[4]).ToArray());
+        e = Assert.Throws<WeightFileException>(() => SafetensorsFile.Load(path));
+        Assert.Contains("'x': 4 bytes stored, but F32 [2] needs 8", e.Message);
     }
 
     [Fact]

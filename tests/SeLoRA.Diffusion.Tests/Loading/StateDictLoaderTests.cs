@@ -137,6 +137,24 @@ public sealed class StateDictLoaderTests
     }
 
     [Fact]
+    public void Keep_module_leaves_a_converted_module_in_its_dtype()
+    {
+        using var folder = new TempFolder();
+        using var source = new TinyNet(1);
+        SaveNet(folder, source);
+        using var net = new TinyNet(2);
+        net.to(ScalarType.Float16);
+        ComponentWeights.LoadInto(folder.Path, net, new LoadOptions { FloatStorage = FloatStorage.KeepModule });
+        var expected = source.state_dict();
+        foreach (var (k, v) in net.state_dict())
+            TensorAssert.Equal(v.is_floating_point() ? expected[k].to(ScalarType.Float16) : expected[k], v, k);
+
+        // The default policy makes it float32 again.
+        ComponentWeights.LoadInto(folder.Path, net);
+        foreach (var (k, v) in net.state_dict()) TensorAssert.Equal(expected[k], v, k);
+    }
+
+    [Fact]
     public void Frozen_parameters_can_be_stored_as_bfloat16()
     {
         using var folder = new TempFolder();
@@ -177,6 +195,20 @@ public sealed class StateDictLoaderTests
         report = StateDictLoader.Load(net, tensors, withIds);
         Assert.Empty(report.Ignored);
         TensorAssert.Equal(torch.arange(5L) * 9, net.step_ids, "step_ids");
+    }
+
+    [Fact]
+    public void A_function_remapper_renames_and_drops_before_matching()
+    {
+        using var net = new TinyNet(1);
+        var tensors = Cloned(net).ToDictionary(kv => "model." + kv.Key, kv => kv.Value);
+        tensors["model.ema_decay"] = torch.tensor(0.999f);
+        var options = new LoadOptions { KeyRemappers = [new KeyRemapper(k => k == "model.ema_decay" ? null : k["model.".Length..])] };
+        using var target = new TinyNet(2);
+        var report = StateDictLoader.Load(target, tensors, options);
+        Assert.True(report.IsExact);
+        Assert.Equal(["model.ema_decay"], report.Ignored);
+        TensorAssert.Equal(tensors["model.conv.weight"], target.conv.get_parameter("weight")!, "conv.weight");
     }
 
     [Fact]
