@@ -1,3 +1,4 @@
+using SeLoRA.Diffusion.Loading;
 using SeLoRA.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -10,7 +11,7 @@ namespace SeLoRA.Diffusion.Models.Clip;
 /// </summary>
 public sealed class ClipTextModel : nn.Module<Tensor, Tensor>
 {
-    /// <summary>The buffer older checkpoints (SD1.5's among them) still store; loading accepts and ignores it.</summary>
+    /// <summary>The buffer older checkpoints (SD1.5's among them) still store; loading accepts and ignores it (IgnoredBufferKeys).</summary>
     public const string PositionIdsKey = "text_model.embeddings.position_ids";
 
 #pragma warning disable IDE1006 // names follow the PyTorch attributes so state_dict keys match
@@ -35,14 +36,13 @@ public sealed class ClipTextModel : nn.Module<Tensor, Tensor>
     public ClipTextOutput Forward(Tensor inputIds, Tensor? attentionMask = null, bool outputHiddenStates = false)
         => text_model.Forward(inputIds, attentionMask, outputHiddenStates);
 
-    /// <summary>Builds the model from a transformers folder holding config.json and model.safetensors.</summary>
-    public static ClipTextModel FromPretrained(string folder, string weightsFile = "model.safetensors")
+    /// <summary>Builds the model from a transformers folder holding config.json and its weights, loaded strictly.</summary>
+    public static ClipTextModel FromPretrained(string folder, LoadOptions? options = null)
     {
-        var config = ClipTextConfig.FromJson(Path.Combine(folder, "config.json"));
-        var model = new ClipTextModel(config);
+        var model = new ClipTextModel(ClipTextConfig.FromJson(Path.Combine(folder, ComponentWeights.ConfigFileName)));
         try
         {
-            model.LoadSafetensors(Path.Combine(folder, weightsFile));
+            ComponentWeights.LoadInto(folder, model, options);
             return model;
         }
         catch
@@ -50,48 +50,5 @@ public sealed class ClipTextModel : nn.Module<Tensor, Tensor>
             model.Dispose();
             throw;
         }
-    }
-
-    /// <summary>Loads a safetensors file strictly (see <see cref="LoadWeights"/>).</summary>
-    public void LoadSafetensors(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"CLIP text encoder weights {path} do not exist.", path);
-        var weights = TorchSharp.PyBridge.Safetensors.LoadStateDict(path);
-        try
-        {
-            LoadWeights(weights, path);
-        }
-        finally
-        {
-            foreach (var tensor in weights.Values) tensor.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// Copies every tensor into the matching parameter, converting dtype and device. Strict: every state_dict key must
-    /// be present with its shape and no other key may appear, except <see cref="PositionIdsKey"/>, which is ignored.
-    /// </summary>
-    public void LoadWeights(IReadOnlyDictionary<string, Tensor> weights, string source = "state dict")
-    {
-        var target = state_dict();
-        var missing = target.Keys.Where(key => !weights.ContainsKey(key)).Order(StringComparer.Ordinal).ToList();
-        var unexpected = weights.Keys.Where(key => key != PositionIdsKey && !target.ContainsKey(key)).Order(StringComparer.Ordinal).ToList();
-        var mismatched = target
-            .Where(pair => weights.TryGetValue(pair.Key, out var stored) && !stored.shape.SequenceEqual(pair.Value.shape))
-            .Select(pair => $"{pair.Key} [{string.Join(",", weights[pair.Key].shape)}] (model [{string.Join(",", pair.Value.shape)}])")
-            .Order(StringComparer.Ordinal)
-            .ToList();
-        if (missing.Count > 0 || unexpected.Count > 0 || mismatched.Count > 0)
-        {
-            var problems = new List<string>();
-            if (missing.Count > 0) problems.Add($"missing keys: {string.Join(", ", missing)}");
-            if (unexpected.Count > 0) problems.Add($"unexpected keys: {string.Join(", ", unexpected)}");
-            if (mismatched.Count > 0) problems.Add($"shape mismatches: {string.Join(", ", mismatched)}");
-            throw new InvalidDataException($"{source} does not fit CLIPTextModel: {string.Join("; ", problems)}.");
-        }
-
-        using var _ = no_grad();
-        foreach (var (key, parameter) in target)
-            parameter.copy_(weights[key]);
     }
 }

@@ -1,3 +1,4 @@
+using SeLoRA.Diffusion.Loading;
 using SeLoRA.Diffusion.Models.Clip;
 using SeLoRA.Torch;
 using TorchSharp;
@@ -160,23 +161,25 @@ public class ClipTextModelReferenceTests(ITestOutputHelper output)
         var weights = TorchSharp.PyBridge.Safetensors.LoadStateDict(path);
         Assert.Contains(ClipTextModel.PositionIdsKey, weights.Keys);
         using var model = new ClipTextModel(TinyClip.Config);
-        model.LoadWeights(weights);
+        var report = StateDictLoader.Load(model, weights, source: path);
+        Assert.Contains(ClipTextModel.PositionIdsKey, report.Ignored);
         foreach (var (key, parameter) in model.state_dict())
             Assert.True(TinyClip.Identical(parameter, weights[key]), key);
 
         var missing = new Dictionary<string, Tensor>(weights);
         missing.Remove("text_model.encoder.layers.1.layer_norm2.bias");
-        var error = Assert.Throws<InvalidDataException>(() => model.LoadWeights(missing, "missing.safetensors"));
-        Assert.Contains("missing keys: text_model.encoder.layers.1.layer_norm2.bias", error.Message);
+        var error = Assert.Throws<StateDictMismatchException>(() => StateDictLoader.Load(model, missing, source: "missing.safetensors"));
+        Assert.Contains("text_model.encoder.layers.1.layer_norm2.bias", error.Message);
         Assert.Contains("missing.safetensors", error.Message);
 
         var extra = new Dictionary<string, Tensor>(weights) { ["text_model.text_projection.weight"] = zeros(32, 32) };
-        error = Assert.Throws<InvalidDataException>(() => model.LoadWeights(extra));
-        Assert.Contains("unexpected keys: text_model.text_projection.weight", error.Message);
+        error = Assert.Throws<StateDictMismatchException>(() => StateDictLoader.Load(model, extra));
+        Assert.Contains("text_model.text_projection.weight", error.Report.Unexpected);
 
         var wrongShape = new Dictionary<string, Tensor>(weights) { ["text_model.final_layer_norm.weight"] = zeros(33) };
-        error = Assert.Throws<InvalidDataException>(() => model.LoadWeights(wrongShape));
-        Assert.Contains("text_model.final_layer_norm.weight [33] (model [32])", error.Message);
+        error = Assert.Throws<StateDictMismatchException>(() => StateDictLoader.Load(model, wrongShape));
+        Assert.Contains("text_model.final_layer_norm.weight", error.Message);
+        Assert.Contains("[33]", error.Message);
     }
 
     [Fact]

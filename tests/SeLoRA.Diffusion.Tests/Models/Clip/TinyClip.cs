@@ -1,3 +1,4 @@
+using SeLoRA.Diffusion.Loading;
 using SeLoRA.Diffusion.Models.Clip;
 using SeLoRA.TestSupport;
 using static TorchSharp.torch;
@@ -32,7 +33,7 @@ static class TinyClip
     {
         var folder = RequireFolder();
         var model = new ClipTextModel(config ?? ClipTextConfig.FromJson(Path.Combine(folder, "config.json")));
-        model.LoadSafetensors(Path.Combine(folder, "model.safetensors"));
+        ComponentWeights.LoadInto(folder, model);
         model.eval();
         return model;
     }

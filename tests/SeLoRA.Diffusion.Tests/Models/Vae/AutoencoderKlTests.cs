@@ -1,3 +1,4 @@
+using SeLoRA.Diffusion.Loading;
 using SeLoRA.Diffusion.Models.Vae;
 using SeLoRA.Diffusion.Presets;
 using SeLoRA.TestSupport;
@@ -14,16 +15,8 @@ public class AutoencoderKlTests
         var folder = RepoPaths.RequireShared("fixtures/tiny-sd-models/tiny_vae");
         TorchRuntime.EnsureLoaded();
         var vae = new AutoencoderKl(AutoencoderKlConfig.FromJson(Path.Combine(folder, "config.json")));
-        var weights = TorchSharp.PyBridge.Safetensors.LoadStateDict(Path.Combine(folder, "diffusion_pytorch_model.safetensors"));
-        var state = vae.state_dict();
-        Assert.Equal(weights.Keys.Order(StringComparer.Ordinal), state.Keys.Order(StringComparer.Ordinal));
-        using (no_grad())
-            foreach (var (key, value) in weights)
-            {
-                Assert.Equal(value.shape, state[key].shape);
-                state[key].copy_(value);
-                value.Dispose();
-            }
+        var report = ComponentWeights.LoadInto(folder, vae);
+        Assert.True(report.IsExact);
         vae.eval();
         return vae;
     }
