@@ -33,6 +33,17 @@ public class PndmSchedulerTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData(TimestepSpacing.Leading, new long[] { 900, 800, 800, 700, 600, 500, 400, 300, 200, 100, 0 })]
+    [InlineData(TimestepSpacing.Trailing, new long[] { 999, 899, 899, 799, 699, 599, 499, 399, 299, 199, 99 })]
+    [InlineData(TimestepSpacing.Linspace, new long[] { 999, 888, 888, 777, 666, 555, 444, 333, 222, 111, 0 })]
+    public void PlmsTimestepsForEachSpacing(TimestepSpacing spacing, long[] expected)
+    {
+        using var scheduler = new PndmScheduler(new SchedulerConfig { SkipPrkSteps = true, TimestepSpacing = spacing });
+        scheduler.SetTimesteps(10);
+        Assert.Equal(expected, scheduler.Timesteps);
+    }
+
+    [Theory]
     [InlineData("pndm.full_loop_no_noise")]
     [InlineData("pndm.full_loop_with_v_prediction")]
     [InlineData("pndm.full_loop_with_set_alpha_to_one")]
