@@ -43,6 +43,22 @@ public class PndmSchedulerTests(ITestOutputHelper output)
         Assert.Equal(expected, scheduler.Timesteps);
     }
 
+    [Fact]
+    public void OneStepGoesStraightToTheEnd()
+    {
+        // As numpy slicing gives it: no repeated timestep when there is only one.
+        using var scheduler = new PndmScheduler(SchedulerConfig.StableDiffusion15);
+        scheduler.SetTimesteps(1);
+        Assert.Equal([1L], scheduler.Timesteps);
+        using var x = SchedulerFixtures.DummySampleDeter();
+        using var eps = zeros_like(x);
+        using var prev = scheduler.Step(eps, 1, x);
+        // Zero noise prediction: x_prev = sqrt(acp_final / acp_1) x, with acp_final = acp[0] (set_alpha_to_one false).
+        var ratio = Math.Sqrt(scheduler.Schedule.AlphaCumprod(0) / scheduler.Schedule.AlphaCumprod(1));
+        using var expected = x * ratio;
+        Assert.True(SchedulerFixtures.MaxAbsDiff(prev, expected) < 1e-6);
+    }
+
     [Theory]
     [InlineData("pndm.full_loop_no_noise")]
     [InlineData("pndm.full_loop_with_v_prediction")]
