@@ -75,7 +75,7 @@ public sealed class PndmScheduler : IInferenceScheduler
         {
             // PLMS (crowsonkb's sampler): the second-to-last ascending entry repeats, for the warm-up correction.
             prkTimesteps = [];
-            plmsTimesteps = [.. ascending[..^1], ascending[^2], ascending[^1]];
+            plmsTimesteps = [.. ascending[..^1], .. ascending[Math.Max(0, ascending.Length - 2)..^1], ascending[^1]];
             Array.Reverse(plmsTimesteps);
         }
         else

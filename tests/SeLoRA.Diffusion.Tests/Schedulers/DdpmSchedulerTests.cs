@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace SeLoRA.Diffusion.Tests.Schedulers;
 
-public class DdpmSchedulerTests
+public class DdpmSchedulerTests(ITestOutputHelper output)
 {
     static readonly long[] SomeTimesteps = [0, 1, 499, 999];
 
@@ -130,6 +130,56 @@ public class DdpmSchedulerTests
         var acp = scheduler.Schedule.AlphaCumprod(0);
         using var expected = ((sample - eps * Math.Sqrt(1 - acp)) / Math.Sqrt(acp)).clamp(-1, 1);
         Assert.True(SchedulerFixtures.MaxAbsDiff(prev, expected) < 1e-6);
+    }
+
+    [Fact]
+    public void DynamicThresholdingClampsEachSampleAtItsQuantile()
+    {
+        // At t = 0 with zero noise prediction the step returns threshold(x / sqrt(acp[0])).
+        var config = SchedulerFixtures.TestConfig() with { Thresholding = true, SampleMaxValue = 5.0, DynamicThresholdingRatio = 0.9 };
+        var scheduler = new DdpmScheduler(config);
+        using var sample = (SchedulerFixtures.DummySampleDeter() - 0.5) * 8;
+        using var eps = zeros_like(sample);
+        using var prev = scheduler.Step(eps, 0, sample);
+        using var x0 = (sample / Math.Sqrt(scheduler.Schedule.AlphaCumprod(0))).reshape(4, -1);
+        for (var b = 0; b < 4; b++)
+        {
+            var values = x0[b].data<float>().ToArray();
+            var sorted = values.Select(Math.Abs).OrderBy(v => v).ToArray();
+            var position = 0.9 * (sorted.Length - 1);
+            var lower = (int)Math.Floor(position);
+            var q = sorted[lower] + (position - lower) * (sorted[lower + 1] - sorted[lower]);
+            var s = Math.Clamp(q, 1.0, 5.0);
+            var expected = values.Select(v => Math.Clamp(v, -s, s) / s).ToArray();
+            var actual = prev.reshape(4, -1)[b].data<float>().ToArray();
+            for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-5);
+            Assert.Equal(1.0, actual.Max(Math.Abs), 1e-6);
+        }
+    }
+
+    // Published in diffusers' tests/schedulers/test_scheduler_ddpm.py (test_full_loop_no_noise and
+    // test_full_loop_with_v_prediction): all 1000 ancestral steps, noise from torch.manual_seed(0).
+    [Theory]
+    [InlineData(PredictionType.Epsilon, 258.9606, 0.3372)]
+    [InlineData(PredictionType.VPrediction, 202.0296, 0.2631)]
+    public void PublishedFullLoops(PredictionType prediction, double sum, double mean)
+    {
+        var scheduler = new DdpmScheduler(SchedulerFixtures.TestConfig() with { PredictionType = prediction, ClipSample = true });
+        var sample = SchedulerFixtures.DummySampleDeter();
+        using var generator = new Generator(0);
+        for (var t = 999L; t >= 0; t--)
+        {
+            using var eps = SchedulerFixtures.DummyModel(sample, t);
+            var next = scheduler.Step(eps, t, sample, generator);
+            sample.Dispose();
+            sample = next;
+        }
+        using (sample)
+        {
+            output.WriteLine($"{prediction}: sum {SchedulerFixtures.AbsSum(sample):F6} mean {SchedulerFixtures.AbsMean(sample):F6}");
+            Assert.True(Math.Abs(SchedulerFixtures.AbsSum(sample) - sum) < 1e-2, $"sum {SchedulerFixtures.AbsSum(sample)}");
+            Assert.True(Math.Abs(SchedulerFixtures.AbsMean(sample) - mean) < 1e-3, $"mean {SchedulerFixtures.AbsMean(sample)}");
+        }
     }
 
     [Fact]

@@ -33,6 +33,33 @@ public class PndmSchedulerTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData(TimestepSpacing.Leading, new long[] { 900, 800, 800, 700, 600, 500, 400, 300, 200, 100, 0 })]
+    [InlineData(TimestepSpacing.Trailing, new long[] { 999, 899, 899, 799, 699, 599, 499, 399, 299, 199, 99 })]
+    [InlineData(TimestepSpacing.Linspace, new long[] { 999, 888, 888, 777, 666, 555, 444, 333, 222, 111, 0 })]
+    public void PlmsTimestepsForEachSpacing(TimestepSpacing spacing, long[] expected)
+    {
+        using var scheduler = new PndmScheduler(new SchedulerConfig { SkipPrkSteps = true, TimestepSpacing = spacing });
+        scheduler.SetTimesteps(10);
+        Assert.Equal(expected, scheduler.Timesteps);
+    }
+
+    [Fact]
+    public void OneStepGoesStraightToTheEnd()
+    {
+        // As numpy slicing gives it: no repeated timestep when there is only one.
+        using var scheduler = new PndmScheduler(SchedulerConfig.StableDiffusion15);
+        scheduler.SetTimesteps(1);
+        Assert.Equal([1L], scheduler.Timesteps);
+        using var x = SchedulerFixtures.DummySampleDeter();
+        using var eps = zeros_like(x);
+        using var prev = scheduler.Step(eps, 1, x);
+        // Zero noise prediction: x_prev = sqrt(acp_final / acp_1) x, with acp_final = acp[0] (set_alpha_to_one false).
+        var ratio = Math.Sqrt(scheduler.Schedule.AlphaCumprod(0) / scheduler.Schedule.AlphaCumprod(1));
+        using var expected = x * ratio;
+        Assert.True(SchedulerFixtures.MaxAbsDiff(prev, expected) < 1e-6);
+    }
+
+    [Theory]
     [InlineData("pndm.full_loop_no_noise")]
     [InlineData("pndm.full_loop_with_v_prediction")]
     [InlineData("pndm.full_loop_with_set_alpha_to_one")]
