@@ -68,9 +68,9 @@ static class TestTensors
         return a.eq(b).all().item<bool>();
     }
 
-    public static void NonZero(Tensor t)
+    public static void NonZero(Tensor t, double std = 0.5)
     {
         using var scope = NewDisposeScope();
-        using (no_grad()) t.normal_(0, 0.5);
+        using (no_grad()) t.normal_(0, std);
     }
 }
