@@ -176,6 +176,7 @@ public sealed class AdamOptimizer : IDisposable
 
     static Tensor Enlarge(Tensor moment, long[] shape)
     {
+        using var scope = NewDisposeScope();
         var enlarged = zeros(shape, dtype: moment.dtype, device: moment.device);
         using (no_grad())
         {
