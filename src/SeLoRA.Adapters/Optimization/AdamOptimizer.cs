@@ -101,9 +101,10 @@ public sealed class AdamOptimizer : IDisposable
         using var _ = no_grad();
         foreach (var p in parameters)
         {
+            // Inside the scope, so the managed wrapper of .grad is released each step.
+            using var scope = NewDisposeScope();
             var grad = p.grad;
             if (grad is null) continue;
-            using var scope = NewDisposeScope();
             var slot = state[p];
             if (slot.ExpAvg is null)
             {

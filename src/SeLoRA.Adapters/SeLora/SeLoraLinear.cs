@@ -52,7 +52,11 @@ public sealed class SeLoraLinear : LoraLinear
     public bool AtMaxRank => Config.MaxRank is { } max && Rank >= max;
 
     /// <summary>FI-Score of the current A and B from their .grad (the normal backward).</summary>
-    public double OriginalScore() => FisherScore.Of(A.grad, B.grad);
+    public double OriginalScore()
+    {
+        using var scope = NewDisposeScope();
+        return FisherScore.Of(A.grad, B.grad);
+    }
 
     /// <summary>Switches the forward to the trial matrices [A ; k] and [B, 0] (fresh leaves, copies of the current weights).</summary>
     public void BeginTrial()
@@ -75,6 +79,7 @@ public sealed class SeLoraLinear : LoraLinear
     public double TrialScore()
     {
         if (!InTrial) throw new InvalidOperationException($"Adapter '{Name}' is not in a trial pass.");
+        using var scope = NewDisposeScope();
         return FisherScore.Of(growth.TrialA!.grad, growth.TrialB!.grad);
     }
 
@@ -107,6 +112,7 @@ public sealed class SeLoraLinear : LoraLinear
     public double ProbeScore()
     {
         if (!ProbeActive) throw new InvalidOperationException($"Adapter '{Name}' has no active probe.");
+        using var scope = NewDisposeScope();
         return FisherScore.Of(growth.ProbeColumn!.grad);
     }
 

@@ -155,7 +155,8 @@ public sealed class SeLoraControllerTests(ITestOutputHelper output)
 
         // A different run seed draws differently.
         using var c = Build(config with { Seed = 78 }, 2e-2);
-        Assert.False(TestTensors.Same(c.Adapters[0].TrialRow, Build(config, 2e-2).Adapters[0].TrialRow));
+        using var d = Build(config, 2e-2);
+        Assert.False(TestTensors.Same(c.Adapters[0].TrialRow, d.Adapters[0].TrialRow));
     }
 
     static void AssertOptimizerHoldsExactlyTheCurrentMatrices(Setup s)
