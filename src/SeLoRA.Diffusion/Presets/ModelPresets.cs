@@ -24,8 +24,8 @@ public static class ModelPresets
     {
         var text = (preset.ToLowerInvariant(), component) switch
         {
-            (Sd15, "unet") => UnetJson(blocks: [320, 640, 1280, 1280], layers: 2, heads: 8, cross: 768, sampleSize: 64),
-            (Tiny, "unet") => UnetJson(blocks: [32, 64], layers: 1, heads: 8, cross: 32, sampleSize: 8),
+            (Sd15, "unet") => UnetJson(blocks: [320, 640, 1280, 1280], layers: 2, heads: 8, cross: 768, sampleSize: 64, groups: 32),
+            (Tiny, "unet") => UnetJson(blocks: [32, 64], layers: 1, heads: 8, cross: 32, sampleSize: 8, groups: 8),
             (Sd15, "vae") => VaeJson(blocks: [128, 256, 512, 512], layers: 2, groups: 32, sampleSize: 512),
             (Tiny, "vae") => VaeJson(blocks: [16, 32, 64, 64], layers: 1, groups: 16, sampleSize: 64),
             (Sd15, "text_encoder") => ClipJson(hidden: 768, intermediate: 3072, layers: 12, heads: 12, eos: 2),
@@ -46,7 +46,7 @@ public static class ModelPresets
     static string Repeat(string value, int count) => "[" + string.Join(", ", Enumerable.Repeat($"\"{value}\"", count)) + "]";
 
     // The first down blocks attend and the last does not; the up path mirrors it (SD1.5's layout at any depth).
-    static string UnetJson(int[] blocks, int layers, int heads, int cross, int sampleSize)
+    static string UnetJson(int[] blocks, int layers, int heads, int cross, int sampleSize, int groups)
     {
         var n = blocks.Length;
         var down = Enumerable.Repeat("\"CrossAttnDownBlock2D\"", n - 1).Append("\"DownBlock2D\"");
@@ -67,7 +67,7 @@ public static class ModelPresets
           "layers_per_block": {{layers}},
           "mid_block_scale_factor": 1,
           "norm_eps": 1e-05,
-          "norm_num_groups": 32,
+          "norm_num_groups": {{groups}},
           "out_channels": 4,
           "sample_size": {{sampleSize}},
           "up_block_types": [{{string.Join(", ", up)}}]
