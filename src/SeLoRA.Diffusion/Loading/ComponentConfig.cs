@@ -1,3 +1,4 @@
+using SeLoRA.Torch.Safetensors;
 using System.Text.Json;
 
 namespace SeLoRA.Diffusion.Loading;

@@ -1,3 +1,4 @@
+using SeLoRA.Torch.Safetensors;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using SeLoRA.Torch.Safetensors;
 using SeLoRA.Torch;
 using TorchSharp;
 using static TorchSharp.torch;

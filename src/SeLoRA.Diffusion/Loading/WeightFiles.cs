@@ -1,3 +1,5 @@
+using SeLoRA.Torch.Safetensors;
+
 namespace SeLoRA.Diffusion.Loading;
 
 /// <summary>Finds the weight file of a component folder under the names diffusers and transformers use.</summary>

@@ -1,3 +1,4 @@
+using SeLoRA.Torch.Safetensors;
 using static TorchSharp.torch;
 
 namespace SeLoRA.Diffusion.Loading;

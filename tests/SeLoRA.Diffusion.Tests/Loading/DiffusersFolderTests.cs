@@ -1,3 +1,4 @@
+using SeLoRA.Torch.Safetensors;
 using SeLoRA.Diffusion.Loading;
 using SeLoRA.TestSupport;
 using TorchSharp;

@@ -1,5 +1,6 @@
 using System.Text;
 using SeLoRA.Diffusion.Loading;
+using SeLoRA.Torch.Safetensors;
 using SeLoRA.TestSupport;
 using SeLoRA.Torch;
 using TorchSharp;

@@ -1,3 +1,4 @@
+using SeLoRA.Torch.Safetensors;
 using SeLoRA.Diffusion.Loading;
 using SeLoRA.Torch;
 using TorchSharp;

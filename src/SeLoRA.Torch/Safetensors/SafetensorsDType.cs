@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SeLoRA.Diffusion.Loading;
+namespace SeLoRA.Torch.Safetensors;
 
 /// <summary>The safetensors dtype names and their torch element types.</summary>
 public static class SafetensorsDType

@@ -4,7 +4,7 @@ using SeLoRA.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SeLoRA.Diffusion.Loading;
+namespace SeLoRA.Torch.Safetensors;
 
 /// <summary>
 /// Reads and writes the safetensors format: an 8-byte little-endian header length, a JSON header
@@ -274,5 +274,5 @@ public static class SafetensorsFile
         return buffer.ToArray();
     }
 
-    internal static string FormatShape(IEnumerable<long> shape) => "[" + string.Join(", ", shape) + "]";
+    public static string FormatShape(IEnumerable<long> shape) => "[" + string.Join(", ", shape) + "]";
 }

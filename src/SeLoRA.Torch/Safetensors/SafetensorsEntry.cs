@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SeLoRA.Diffusion.Loading;
+namespace SeLoRA.Torch.Safetensors;
 
 /// <summary>One tensor described in a safetensors header; offsets are relative to the start of the data section.</summary>
 public sealed record SafetensorsEntry(string Name, string DTypeName, ScalarType DType, long[] Shape, long Begin, long End)

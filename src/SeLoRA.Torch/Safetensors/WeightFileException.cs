@@ -1,4 +1,4 @@
-namespace SeLoRA.Diffusion.Loading;
+namespace SeLoRA.Torch.Safetensors;
 
 /// <summary>A weight file, index or model folder is missing, malformed or ambiguous; the message names the file.</summary>
 public sealed class WeightFileException : Exception

@@ -1,4 +1,4 @@
-namespace SeLoRA.Diffusion.Loading;
+namespace SeLoRA.Torch.Safetensors;
 
 /// <summary>A parsed safetensors header: the tensors (in file order), the "__metadata__" strings and where the data starts.</summary>
 public sealed record SafetensorsHeader(
