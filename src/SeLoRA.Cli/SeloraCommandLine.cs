@@ -15,6 +15,7 @@ public static class SeloraCommandLine
         root.Options.Add(ConfigOptions.Overlays);
         root.Subcommands.Add(DoctorCommand.Create(console));
         root.Subcommands.Add(ConfigCommand.Create(console));
+        root.Subcommands.Add(ModelCommand.Create(console));
         return root;
     }
 }

@@ -15,7 +15,9 @@ public static class CommandErrors
         {
             return body();
         }
-        catch (Exception e) when (e is ConfigurationFileException or ConfigurationException)
+        catch (Exception e) when (e is ConfigurationFileException or ConfigurationException or UsageException or FormatException
+                                       or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
+                                       or SeLoRA.Torch.Safetensors.WeightFileException or SeLoRA.Diffusion.Loading.StateDictMismatchException)
         {
             console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return UsageError;

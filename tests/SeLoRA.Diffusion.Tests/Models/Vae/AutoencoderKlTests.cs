@@ -72,4 +72,32 @@ public class AutoencoderKlTests
         using var sample = posterior.Sample(noise);
         Assert.Equal(1f + MathF.Exp(10f) * 0.5f, sample[0, 0, 0, 0].item<float>(), 1f);
     }
+
+    [Fact]
+    public void A_file_with_the_old_attention_names_loads_into_the_current_layout()
+    {
+        TorchRuntime.EnsureLoaded();
+        var config = AutoencoderKlConfig.FromJson(ModelPresets.ConfigElement(ModelPresets.Tiny, "vae"));
+        manual_seed(9);
+        using var original = new AutoencoderKl(config);
+        var folder = Directory.CreateTempSubdirectory("selora-vae-legacy-").FullName;
+        try
+        {
+            // The SD1.5 fp32 file on disk uses query/key/value/proj_attn (sd15/vae.keys.ondisk-fp32.tsv).
+            var legacy = original.state_dict().ToDictionary(
+                kv => kv.Key.Replace(".to_q.", ".query.").Replace(".to_k.", ".key.").Replace(".to_v.", ".value.").Replace(".to_out.0.", ".proj_attn."),
+                kv => kv.Value);
+            Assert.Contains("encoder.mid_block.attentions.0.proj_attn.weight", legacy.Keys);
+            SeLoRA.Torch.Safetensors.SafetensorsFile.Save(Path.Combine(folder, "diffusion_pytorch_model.safetensors"), legacy);
+            File.WriteAllText(Path.Combine(folder, "config.json"), ModelPresets.Config(ModelPresets.Tiny, "vae").ToJsonString());
+            using var loaded = new AutoencoderKl(config);
+            Assert.True(ComponentWeights.LoadInto(folder, loaded).IsExact);
+            foreach (var (key, value) in original.state_dict())
+                Assert.True(value.equal(loaded.state_dict()[key]).all().item<bool>(), key);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }
