@@ -67,4 +67,29 @@ public sealed class ModelCommandTests : IDisposable
         Assert.Equal(2, component.ExitCode);
         Assert.Contains("unte", component.All);
     }
+
+    [Fact]
+    public void Generate_writes_seeded_pngs_from_a_saved_folder()
+    {
+        var vocab = Path.Combine(_dir, "vocab");
+        ClipVocabularyBuilder.WriteFolder(ClipVocabularyBuilder.Learn(["a chest x-ray"], 8), vocab);
+        var folder = Path.Combine(_dir, "tiny");
+        using (var models = StableDiffusionModels.Create(ModelPresets.Tiny, vocab, seed: 4)) models.Save(folder);
+
+        var first = SeloraProcess.Run(_dir, null, "generate", "-m", folder, "-p", "a chest x-ray", "-p", "pleural effusion",
+            "--steps", "3", "--scheduler", "ddim", "--seed", "9", "-o", Path.Combine(_dir, "a"));
+        Assert.True(first.ExitCode == 0, first.All);
+        Assert.Contains("step 3/3", first.Stdout);
+        var files = Directory.GetFiles(Path.Combine(_dir, "a"), "*.png").Order().ToList();
+        Assert.Equal(["0000_a-chest-x-ray.png", "0001_pleural-effusion.png"], files.Select(Path.GetFileName));
+
+        var again = SeloraProcess.Run(_dir, null, "generate", "-m", folder, "-p", "a chest x-ray", "-p", "pleural effusion",
+            "--steps", "3", "--scheduler", "ddim", "--seed", "9", "--batch", "2", "-o", Path.Combine(_dir, "b"));
+        Assert.True(again.ExitCode == 0, again.All);
+        Assert.Equal(File.ReadAllBytes(files[1]), File.ReadAllBytes(Path.Combine(_dir, "b", "0001_pleural-effusion.png")));
+
+        var bad = SeloraProcess.Run(_dir, null, "generate", "-m", folder, "-p", "x", "--height", "30", "-o", Path.Combine(_dir, "c"));
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("height", bad.All);
+    }
 }

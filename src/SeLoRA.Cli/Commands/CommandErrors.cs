@@ -15,7 +15,7 @@ public static class CommandErrors
         {
             return body();
         }
-        catch (Exception e) when (e is ConfigurationFileException or ConfigurationException or UsageException or FormatException
+        catch (Exception e) when (e is ConfigurationFileException or ConfigurationException or UsageException or FormatException or ArgumentException
                                        or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
                                        or SeLoRA.Torch.Safetensors.WeightFileException or SeLoRA.Diffusion.Loading.StateDictMismatchException)
         {

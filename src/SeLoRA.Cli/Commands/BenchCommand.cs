@@ -1,0 +1,65 @@
+using System.CommandLine;
+using SeLoRA.Diffusion.Benchmarks;
+using SeLoRA.Diffusion.Presets;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace SeLoRA.Cli.Commands;
+
+/// <summary>`selora bench`: speed and memory figures, measured side by side in one run and printed as ratios.</summary>
+public static class BenchCommand
+{
+    public static Command Create(IAnsiConsole console)
+    {
+        var bench = new Command("bench", "Measure speed and memory on this machine; figures are compared within one run.");
+        bench.Subcommands.Add(Model(console));
+        return bench;
+    }
+
+    static Command Model(IAnsiConsole console)
+    {
+        var preset = new Option<string>("--preset") { Description = "Architecture for the frozen pass: sd15 or tiny.", DefaultValueFactory = _ => ModelPresets.Sd15 };
+        var resolution = new Option<int>("--resolution") { Description = "Image side in pixels (the paper trains at 224).", DefaultValueFactory = _ => 224 };
+        var batch = new Option<int>("--batch") { Description = "Images per pass.", DefaultValueFactory = _ => 1 };
+        var noBf16 = new Option<bool>("--no-bf16") { Description = "Skip the bf16 frozen-weights pass." };
+        var tinySteps = new Option<int>("--tiny-steps") { Description = "Timed training steps of the tiny model (0 skips it).", DefaultValueFactory = _ => 20 };
+        var command = new Command("model",
+            "One forward+backward of the frozen U-Net and text encoder (random weights, gradients through every layer) in fp32 and " +
+            "with bf16 weights: time and peak memory; then tiny-model training throughput in images/s.");
+        foreach (var option in new Option[] { preset, resolution, batch, noBf16, tinySteps }) command.Options.Add(option);
+        command.SetAction(parse => CommandErrors.Run(console, () =>
+        {
+            var name = parse.GetValue(preset)!;
+            if (!ModelPresets.IsPreset(name)) throw new UsageException($"--preset {name}: expected one of {string.Join(", ", ModelPresets.Names)}.");
+            var side = parse.GetValue(resolution);
+            if (side < 8 || side % 8 != 0) throw new UsageException($"--resolution {side}: must be a positive multiple of 8.");
+            var images = parse.GetValue(batch);
+            if (images < 1) throw new UsageException($"--batch {images}: must be at least 1.");
+            var writer = console.Profile.Out.Writer;
+            writer.WriteLine($"frozen forward+backward: {name}, {side}x{side}, batch {images}, {get_num_threads()} threads");
+            var passes = new List<PassMeasurement>();
+            foreach (var dtype in parse.GetValue(noBf16) ? new[] { ScalarType.Float32 } : new[] { ScalarType.Float32, ScalarType.BFloat16 })
+            {
+                var m = ModelBenchmark.FrozenPass(name, dtype, side, images);
+                passes.Add(m);
+                writer.WriteLine($"  {m.DType,-9} time {m.Elapsed.TotalSeconds,8:F2} s   weights {Gib(m.ModelBytes),6:F2} GiB   " +
+                                 $"pass peak above baseline {Gib(m.PeakIncreaseBytes),6:F2} GiB   process peak {Gib(m.PeakResidentBytes),6:F2} GiB");
+            }
+            if (passes.Count == 2)
+                writer.WriteLine($"  bf16/fp32 ratios: time {passes[1].Elapsed / passes[0].Elapsed:F2}, " +
+                                 $"peak memory {(double)passes[1].PeakIncreaseBytes / Math.Max(1, passes[0].PeakIncreaseBytes):F2}, " +
+                                 $"weights {(double)passes[1].ModelBytes / passes[0].ModelBytes:F2}");
+            var steps = parse.GetValue(tinySteps);
+            if (steps > 0)
+            {
+                var t = ModelBenchmark.TinyTraining(steps: steps);
+                writer.WriteLine($"tiny training: {t.Resolution}x{t.Resolution}, batch {t.Batch}, {t.Steps} steps in {t.Elapsed.TotalSeconds:F2} s: " +
+                                 $"{t.ImagesPerSecond:F1} images/s");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    static double Gib(long bytes) => bytes / (1024.0 * 1024 * 1024);
+}
