@@ -1,4 +1,5 @@
 using System.Globalization;
+using SeLoRA.Diffusion.Configuration;
 using System.Text.Json;
 
 namespace SeLoRA.Diffusion.Models.Clip;
@@ -63,21 +64,22 @@ public sealed record ClipTextConfig
         if (root.TryGetProperty("text_config", out var nested) && nested.ValueKind == JsonValueKind.Object)
             root = nested;
 
+        var json = new ConfigJson(root, source);
         var defaults = new ClipTextConfig();
         var config = new ClipTextConfig
         {
-            VocabSize = ReadLong(root, "vocab_size", defaults.VocabSize, source),
-            HiddenSize = ReadLong(root, "hidden_size", defaults.HiddenSize, source),
-            IntermediateSize = ReadLong(root, "intermediate_size", defaults.IntermediateSize, source),
-            NumHiddenLayers = checked((int)ReadLong(root, "num_hidden_layers", defaults.NumHiddenLayers, source)),
-            NumAttentionHeads = ReadLong(root, "num_attention_heads", defaults.NumAttentionHeads, source),
-            MaxPositionEmbeddings = ReadLong(root, "max_position_embeddings", defaults.MaxPositionEmbeddings, source),
-            HiddenAct = ReadString(root, "hidden_act", defaults.HiddenAct, source),
-            LayerNormEps = ReadDouble(root, "layer_norm_eps", defaults.LayerNormEps, source),
-            AttentionDropout = ReadDouble(root, "attention_dropout", defaults.AttentionDropout, source),
-            PadTokenId = ReadLong(root, "pad_token_id", defaults.PadTokenId, source),
-            BosTokenId = ReadLong(root, "bos_token_id", defaults.BosTokenId, source),
-            EosTokenId = ReadLong(root, "eos_token_id", defaults.EosTokenId, source),
+            VocabSize = json.Long("vocab_size", defaults.VocabSize),
+            HiddenSize = json.Long("hidden_size", defaults.HiddenSize),
+            IntermediateSize = json.Long("intermediate_size", defaults.IntermediateSize),
+            NumHiddenLayers = checked((int)json.Long("num_hidden_layers", defaults.NumHiddenLayers)),
+            NumAttentionHeads = json.Long("num_attention_heads", defaults.NumAttentionHeads),
+            MaxPositionEmbeddings = json.Long("max_position_embeddings", defaults.MaxPositionEmbeddings),
+            HiddenAct = json.String("hidden_act", defaults.HiddenAct),
+            LayerNormEps = json.Double("layer_norm_eps", defaults.LayerNormEps),
+            AttentionDropout = json.Double("attention_dropout", defaults.AttentionDropout),
+            PadTokenId = json.Long("pad_token_id", defaults.PadTokenId),
+            BosTokenId = json.Long("bos_token_id", defaults.BosTokenId),
+            EosTokenId = json.Long("eos_token_id", defaults.EosTokenId),
         };
         config.Validate(source);
         return config;
@@ -104,26 +106,5 @@ public sealed record ClipTextConfig
             throw new FormatException($"{source}: attention_dropout must be in [0, 1), got {AttentionDropout.ToString(CultureInfo.InvariantCulture)}.");
         if (!ClipActivation.IsSupported(HiddenAct))
             throw new FormatException($"{source}: hidden_act \"{HiddenAct}\" is not supported (use {string.Join(", ", ClipActivation.Supported)}).");
-    }
-
-    static long ReadLong(JsonElement root, string field, long fallback, string source)
-    {
-        if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null) return fallback;
-        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var result)) return result;
-        throw new FormatException($"{source}: field {field} must be an integer, found {value.GetRawText()}.");
-    }
-
-    static double ReadDouble(JsonElement root, string field, double fallback, string source)
-    {
-        if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null) return fallback;
-        if (value.ValueKind == JsonValueKind.Number) return value.GetDouble();
-        throw new FormatException($"{source}: field {field} must be a number, found {value.GetRawText()}.");
-    }
-
-    static string ReadString(JsonElement root, string field, string fallback, string source)
-    {
-        if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null) return fallback;
-        if (value.ValueKind == JsonValueKind.String) return value.GetString()!;
-        throw new FormatException($"{source}: field {field} must be a string, found {value.GetRawText()}.");
     }
 }
