@@ -13,6 +13,7 @@ public static class BenchCommand
     {
         var bench = new Command("bench", "Measure speed and memory on this machine; figures are compared within one run.");
         bench.Subcommands.Add(Model(console));
+        bench.Subcommands.Add(Adapters(console));
         return bench;
     }
 
@@ -59,6 +60,32 @@ public static class BenchCommand
                 writer.WriteLine($"tiny training: {t.Resolution}x{t.Resolution}, batch {t.Batch}, {t.Steps} steps in {t.Elapsed.TotalSeconds:F2} s: " +
                                  $"{t.ImagesPerSecond:F1} images/s");
             }
+            return 0;
+        }));
+        return command;
+    }
+
+    static Command Adapters(IAnsiConsole console)
+    {
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs per figure (the median is printed).", DefaultValueFactory = _ => 5 };
+        var command = new Command("adapters",
+            "Adapter cost on SD1.5-sized layers (320, 640, 1280 wide; 784 or 77 tokens; batch 8): forward+backward relative to the bare " +
+            "frozen layer, and a SeLoRA expansion-test step relative to a normal step.");
+        command.Options.Add(repeats);
+        command.SetAction(parse => CommandErrors.Run(console, () =>
+        {
+            var n = parse.GetValue(repeats);
+            if (n < 1) throw new UsageException($"--repeats {n}: must be at least 1.");
+            var writer = console.Profile.Out.Writer;
+            writer.WriteLine($"batch 8, median of {n}, {get_num_threads()} threads; times in ms, ratios within each row");
+            writer.WriteLine($"{"width",6} {"tokens",6} {"bare",9} {"lora r8",9} {"selora r1",9} {"lora/bare",9} {"selora/bare",11} {"step",9} {"test step",9} {"test/step",9}");
+            foreach (var width in new long[] { 320, 640, 1280 })
+                foreach (var tokens in new long[] { 784, 77 })
+                {
+                    var c = SeLoRA.Adapters.Benchmarks.AdapterBenchmark.Measure(width, tokens, 8, n);
+                    writer.WriteLine($"{width,6} {tokens,6} {c.Bare.TotalMilliseconds,9:F2} {c.Lora8.TotalMilliseconds,9:F2} {c.SeLora1.TotalMilliseconds,9:F2} " +
+                                     $"{c.LoraRatio,9:F2} {c.SeLoraRatio,11:F2} {c.NormalStep.TotalMilliseconds,9:F2} {c.TestStep.TotalMilliseconds,9:F2} {c.TestStepRatio,9:F2}");
+                }
             return 0;
         }));
         return command;
