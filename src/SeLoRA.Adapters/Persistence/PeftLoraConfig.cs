@@ -66,16 +66,29 @@ public sealed record PeftLoraConfig
     }
 
     /// <summary>
-    /// The alpha to store for a layer of rank <paramref name="rank"/> and scaling <paramref name="scaling"/>: s * r, moved by
-    /// an ulp where needed so that alpha / r gives back s exactly in double arithmetic (PEFT's computation).
+    /// The alpha to store for a layer of rank <paramref name="rank"/> and scaling <paramref name="scaling"/>: s * r, or the
+    /// double within a few ulps of it for which alpha / r (PEFT's computation) comes closest to s; exact whenever such an
+    /// alpha exists (always for s * r exact, e.g. SeLoRA's default s = 8), otherwise one ulp of s away.
     /// </summary>
     public static double AlphaFor(double scaling, int rank)
     {
         if (rank < 1) throw new ArgumentOutOfRangeException(nameof(rank), rank, "rank must be at least 1");
-        var alpha = scaling * rank;
-        for (var i = 0; i < 4 && alpha / rank != scaling; i++)
-            alpha = alpha / rank < scaling ? Math.BitIncrement(alpha) : Math.BitDecrement(alpha);
-        return alpha;
+        var start = scaling * rank;
+        if (start / rank == scaling || !double.IsFinite(start)) return start;
+        var best = start;
+        var bestError = Math.Abs(start / rank - scaling);
+        foreach (var step in new Func<double, double>[] { Math.BitIncrement, Math.BitDecrement })
+        {
+            var alpha = start;
+            for (var i = 0; i < 8; i++)
+            {
+                alpha = step(alpha);
+                var error = Math.Abs(alpha / rank - scaling);
+                if (error == 0) return alpha;
+                if (error < bestError) (best, bestError) = (alpha, error);
+            }
+        }
+        return best;
     }
 
     /// <summary>The rank and alpha PEFT gives module <paramref name="moduleName"/> (full dotted name inside the model).</summary>
