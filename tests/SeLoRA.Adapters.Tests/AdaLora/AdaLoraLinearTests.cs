@@ -157,6 +157,18 @@ public sealed class AdaLoraLinearTests
             Assert.True(TestTensors.MaxAbsDiff(y2, baseOutput) == 0);
             Assert.True(TestTensors.Same(fresh.BaseWeight, layer.BaseWeight));
             Assert.Equal(0, fresh.Rank);
+
+            // The allocator copes with a rank-0 module among others.
+            using var other = new AdaLoraLinear("g", 1, nn.Linear(6, 5), Config);
+            TestTensors.NonZero(other.E);
+            using var allocator = new RankAllocator([fresh, other], Config);
+            using (var loss = (fresh.call(x) + other.call(x)).square().mean() + allocator.OrthogonalLoss())
+                loss.backward();
+            allocator.UpdateImportance();
+            Assert.Empty(allocator.TripletScores()[0]);
+            var pattern = allocator.MaskToBudget(2);
+            Assert.Empty(pattern["fc"]);
+            Assert.Equal(2, other.Rank);
         }
         finally
         {
