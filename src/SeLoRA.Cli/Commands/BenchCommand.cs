@@ -1,5 +1,7 @@
 using System.CommandLine;
 using SeLoRA.Diffusion.Benchmarks;
+using SeLoRA.Diffusion.Models;
+using SeLoRA.Diffusion.Models.Clip;
 using SeLoRA.Diffusion.Presets;
 using Spectre.Console;
 using static TorchSharp.torch;
@@ -42,17 +44,20 @@ public static class BenchCommand
             var dtypes = parse.GetValue(noBf16) ? new[] { ScalarType.Float32 } : new[] { ScalarType.Float32, ScalarType.BFloat16 };
             // A small pass per dtype first, so kernel set-up is not charged to whichever dtype runs first.
             foreach (var dtype in dtypes) ModelBenchmark.FrozenPass(ModelPresets.Tiny, dtype, 64, 1);
-            foreach (var dtype in dtypes)
-            {
-                var m = ModelBenchmark.FrozenPass(name, dtype, side, images);
-                passes.Add(m);
-                writer.WriteLine($"  {m.DType,-9} time {m.Elapsed.TotalSeconds,8:F2} s   weights {Gib(m.ModelBytes),6:F2} GiB   " +
-                                 $"pass peak above baseline {Gib(m.PeakIncreaseBytes),6:F2} GiB   process peak {Gib(m.PeakResidentBytes),6:F2} GiB");
-            }
-            if (passes.Count == 2)
-                writer.WriteLine($"  bf16/fp32 ratios: time {passes[1].Elapsed / passes[0].Elapsed:F2}, " +
+            foreach (var (label, attach) in new (string, Func<ClipTextModel, Unet2DConditionModel, long>?)[] { ("frozen base", null), ("+ selora-paper SeLoRA", AttachPaperSeLora) })
+                foreach (var dtype in dtypes)
+                {
+                    var m = ModelBenchmark.FrozenPass(name, dtype, side, images, attachAdapters: attach);
+                    passes.Add(m);
+                    writer.WriteLine($"  {label,-22} {m.DType,-9} time {m.Elapsed.TotalSeconds,8:F2} s   weights {Gib(m.ModelBytes),6:F2} GiB   " +
+                                     $"pass peak above baseline {Gib(m.PeakIncreaseBytes),6:F2} GiB   process peak {Gib(m.PeakResidentBytes),6:F2} GiB" +
+                                     (m.AdapterParameters > 0 ? $"   adapter parameters {m.AdapterParameters:N0}" : ""));
+                }
+            if (dtypes.Length == 2)
+                writer.WriteLine($"  bf16/fp32 ratios (frozen base): time {passes[1].Elapsed / passes[0].Elapsed:F2}, " +
                                  $"peak memory {(double)passes[1].PeakIncreaseBytes / Math.Max(1, passes[0].PeakIncreaseBytes):F2}, " +
                                  $"weights {(double)passes[1].ModelBytes / passes[0].ModelBytes:F2}");
+            writer.WriteLine($"  SeLoRA/frozen time ratio ({dtypes[0]}): {passes[dtypes.Length].Elapsed / passes[0].Elapsed:F2}");
             var steps = parse.GetValue(tinySteps);
             if (steps > 0)
             {
@@ -89,6 +94,18 @@ public static class BenchCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The official run's 206 layers with SeLoRA at rank 1; returns the trainable parameter count.</summary>
+    static long AttachPaperSeLora(ClipTextModel text, Unet2DConditionModel unet)
+    {
+        var targets = SeLoRA.Adapters.Injection.AdapterPresets.Get(SeLoRA.Adapters.Injection.AdapterPresets.SeLoraPaper);
+        var config = new SeLoRA.Adapters.SeLora.SeLoraConfig { Seed = 1 };
+        var layers = SeLoRA.Adapters.Injection.AdapterInjector.Inject(text, targets.TextEncoderFilter,
+            site => new SeLoRA.Adapters.SeLora.SeLoraLinear(site.Name, site.Index, site.Layer, config));
+        var unetLayers = SeLoRA.Adapters.Injection.AdapterInjector.Inject(unet, targets.UnetFilter,
+            site => new SeLoRA.Adapters.SeLora.SeLoraLinear(site.Name, site.Index, site.Layer, config), firstIndex: layers.Count);
+        return layers.Concat(unetLayers).SelectMany(l => l.TrainableParameters()).Sum(p => p.numel());
     }
 
     static double Gib(long bytes) => bytes / (1024.0 * 1024 * 1024);

@@ -14,7 +14,7 @@ namespace SeLoRA.Diffusion.Benchmarks;
 
 /// <summary>One forward and backward pass of a frozen U-Net and text encoder, with gradients flowing through both.</summary>
 public sealed record PassMeasurement(string Preset, string DType, int Resolution, int Batch, TimeSpan Elapsed, long ModelBytes,
-    long PeakIncreaseBytes, long PeakResidentBytes);
+    long PeakIncreaseBytes, long PeakResidentBytes, long AdapterParameters);
 
 /// <summary>Training throughput of a small model.</summary>
 public sealed record ThroughputMeasurement(string Preset, int Resolution, int Batch, int Steps, TimeSpan Elapsed)
@@ -30,19 +30,28 @@ public static class ModelBenchmark
     /// of the epsilon loss. The smallest parameter at the bottom of each model (conv_in, position_embedding) takes a
     /// gradient, so backward runs through every layer, as adapters spread over the model will need.
     /// </summary>
-    public static PassMeasurement FrozenPass(string preset, ScalarType dtype, int resolution, int batch, int vaeFactor = 8)
+    /// <param name="attachAdapters">
+    /// Optional: wraps layers of the frozen (text encoder, U-Net) with adapters and returns their trainable parameter count;
+    /// the adapters then carry the gradients instead of conv_in and position_embedding. The adapters take the pass's dtype.
+    /// </param>
+    public static PassMeasurement FrozenPass(string preset, ScalarType dtype, int resolution, int batch, int vaeFactor = 8,
+        Func<ClipTextModel, Unet2DConditionModel, long>? attachAdapters = null)
     {
         TorchRuntime.EnsureLoaded();
         PeakMemorySampler.TrimProcessHeap();
         manual_seed(0);
         using var unet = new Unet2DConditionModel(Unet2DConditionConfig.FromJson(ModelPresets.ConfigElement(preset, "unet"), $"{preset}/unet"));
         using var text = new ClipTextModel(ClipTextConfig.FromJson(ModelPresets.ConfigElement(preset, "text_encoder"), $"{preset}/text_encoder"));
+        foreach (var p in unet.parameters().Concat(text.parameters())) p.requires_grad = false;
+        var adapterParameters = attachAdapters?.Invoke(text, unet) ?? 0;
         unet.to(dtype);
         text.to(dtype);
-        foreach (var p in unet.parameters().Concat(text.parameters())) p.requires_grad = false;
         var modelBytes = unet.parameters().Concat(text.parameters()).Sum(p => p.numel() * p.element_size());
-        unet.named_parameters().First(p => p.name == "conv_in.weight").parameter.requires_grad = true;
-        text.named_parameters().First(p => p.name.EndsWith("position_embedding.weight", StringComparison.Ordinal)).parameter.requires_grad = true;
+        if (attachAdapters is null)
+        {
+            unet.named_parameters().First(p => p.name == "conv_in.weight").parameter.requires_grad = true;
+            text.named_parameters().First(p => p.name.EndsWith("position_embedding.weight", StringComparison.Ordinal)).parameter.requires_grad = true;
+        }
 
         using var scope = NewDisposeScope();
         var generator = new Generator(1);
@@ -66,7 +75,8 @@ public static class ModelBenchmark
             watch.Stop();
             sampler.Dispose();
         }
-        return new PassMeasurement(preset, dtype.ToString(), resolution, batch, watch.Elapsed, modelBytes, sampler.PeakIncreaseBytes, sampler.PeakBytes);
+        return new PassMeasurement(preset, dtype.ToString(), resolution, batch, watch.Elapsed, modelBytes, sampler.PeakIncreaseBytes,
+            sampler.PeakBytes, adapterParameters);
     }
 
     /// <summary>Trains the tiny preset's U-Net (full fine-tuning, frozen VAE and text encoder) on random images and prompts.</summary>
