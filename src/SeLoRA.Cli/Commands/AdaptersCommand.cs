@@ -15,7 +15,42 @@ public static class AdaptersCommand
     {
         var adapters = new Command("adapters", "Plan and inspect adapters (LoRA, SeLoRA, DyLoRA, AdaLoRA) on Stable Diffusion models.");
         adapters.Subcommands.Add(Plan(console));
+        adapters.Subcommands.Add(Report(console));
         return adapters;
+    }
+
+    static Command Report(IAnsiConsole console)
+    {
+        var source = new Argument<string>("adapters") { Description = "A saved adapter file (.safetensors) or a folder of them (PEFT saves one per component)." };
+        var png = new Option<string?>("--png") { Description = "Write the rank heat map (the paper's Figure 3 layout) to this PNG file." };
+        var csv = new Option<string?>("--csv") { Description = "Write the per-layer table as CSV to this file." };
+        var command = new Command("report", "Per-layer ranks of saved adapters: a table with totals, mean rank by kind, and optionally a heat map and CSV.");
+        command.Arguments.Add(source);
+        command.Options.Add(png);
+        command.Options.Add(csv);
+        command.SetAction(parse => CommandErrors.Run(console, () =>
+        {
+            var path = parse.GetValue(source)!;
+            if (!File.Exists(path) && !Directory.Exists(path)) throw new UsageException($"{path}: no such file or folder.");
+            var report = SeLoRA.Adapters.Reporting.RankReport.Create(SeLoRA.Adapters.Reporting.AdapterFileLayers.Read(path));
+            var writer = console.Profile.Out.Writer;
+            writer.Write(report.ToTable());
+            writer.WriteLine();
+            writer.Write(report.ToSummaryText());
+            if (parse.GetValue(csv) is { } csvPath)
+            {
+                report.WriteCsv(csvPath);
+                writer.WriteLine($"csv: {csvPath}");
+            }
+            if (parse.GetValue(png) is { } pngPath)
+            {
+                var rendered = SeLoRA.Adapters.Reporting.RankHeatmap.SavePng(report, pngPath);
+                writer.WriteLine($"heat map: {rendered.Path} ({rendered.Width}x{rendered.Height})");
+            }
+            writer.WriteLine($"trainable parameters: {report.Totals.TrainableParameters}");
+            return 0;
+        }));
+        return command;
     }
 
     static Command Plan(IAnsiConsole console)
