@@ -16,6 +16,8 @@ public static class ImagePreprocessor
     /// rand(1) &lt; 0.5 for the flip); required only when the settings are random.</param>
     public static Tensor Load(string path, PreprocessSettings settings, Generator? generator = null)
     {
+        ArgumentNullException.ThrowIfNull(settings);
+        RequireGenerator(settings.Validate(), generator);
         using var image = ImageDecoder.Load(path);
         try
         {
@@ -35,8 +37,7 @@ public static class ImagePreprocessor
         settings.Validate();
         if (image.dim() != 3 || (image.shape[0] != 1 && image.shape[0] != 3))
             throw new ArgumentException($"expected an image [1 or 3, H, W], got [{string.Join(", ", image.shape)}]");
-        if (!settings.IsDeterministic && generator is null)
-            throw new ArgumentException("random crop or flip needs an explicit generator (seeded per sample) for reproducibility", nameof(generator));
+        RequireGenerator(settings, generator);
         TorchRuntime.EnsureLoaded();
         using var scope = NewDisposeScope();
         int r = settings.Resolution;
@@ -90,6 +91,12 @@ public static class ImagePreprocessor
         long top = randint(0, image.shape[1] - size + 1, new long[] { 1 }, generator: generator).item<long>();
         long left = randint(0, image.shape[2] - size + 1, new long[] { 1 }, generator: generator).item<long>();
         return image.narrow(1, top, size).narrow(2, left, size);
+    }
+
+    static void RequireGenerator(PreprocessSettings settings, Generator? generator)
+    {
+        if (!settings.IsDeterministic && generator is null)
+            throw new ArgumentException("random crop or flip needs an explicit generator (seeded per sample) for reproducibility", nameof(generator));
     }
 
     static void RequireAtLeast(Tensor image, int size)

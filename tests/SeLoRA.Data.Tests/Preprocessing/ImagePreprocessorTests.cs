@@ -153,7 +153,7 @@ public sealed class ImagePreprocessorTests : IDisposable
         var path = PathOf("g8.png");
         TestPngWriter.Write(path, width: 4, height: 2, channels: 1, bitDepth: 8, Pixels4x2);
         var settings = new PreprocessSettings(Resolution: 2, RandomFlip: true);
-        Assert.Throws<InvalidDataException>(() => ImagePreprocessor.Load(path, settings));
+        Assert.Throws<ArgumentException>(() => ImagePreprocessor.Load(path, settings));
 
         using var plain = ImagePreprocessor.Load(path, new PreprocessSettings(Resolution: 2));
         using var flipped = plain.flip(2);
