@@ -126,11 +126,13 @@ public sealed class SynthCxrGeneratorTests(ITestOutputHelper output)
                 double Mean(int sign)
                 {
                     var half = label.ThoracicWidthPx / 2;
-                    var y0 = (int)(Math.Max(label.RightDomeYPx, label.LeftDomeYPx) - 0.01 * label.Size);
-                    var y1 = (int)(Math.Min(label.RightCostophrenicYPx, label.LeftCostophrenicYPx) - 0.01 * label.Size);
+                    // The costophrenic recess of that side: sharp (air above the diaphragm) unless fluid fills it.
+                    var cp = sign < 0 ? label.RightCostophrenicYPx : label.LeftCostophrenicYPx;
+                    var y0 = (int)(cp - 0.07 * label.Size);
+                    var y1 = (int)(cp - 0.005 * label.Size);
                     double sum = 0; var n = 0;
                     for (var y = y0; y <= y1; y++)
-                    for (var x = (int)(label.ThoraxCenterXPx + sign * 0.7 * half); sign * (x - label.ThoraxCenterXPx) <= 0.95 * half; x += sign)
+                    for (var x = (int)(label.ThoraxCenterXPx + sign * 0.8 * half); sign * (x - label.ThoraxCenterXPx) <= 0.97 * half; x += sign)
                     { sum += img[y, x]; n++; }
                     return sum / n;
                 }

@@ -25,8 +25,9 @@ internal static class ChestCaseSampler
         c.HilumY = c.ApexY + 0.45 * (c.RightDomeY - c.ApexY);
         c.CarinaY = c.ApexY + rng.Uniform(0.17, 0.20) * s;
         c.HeartRow = (int)Math.Floor(c.RightDomeY - rng.Uniform(0.11, 0.14) * s);
-        c.HeartUp = rng.Uniform(0.15, 0.19) * s;
-        c.HeartDown = c.RightDomeY - (c.HeartRow + 0.5) + 0.03 * s;
+        c.HeartUp = rng.Uniform(0.19, 0.23) * s;
+        // The lower heart dips into the domes, so no lung shows between heart and diaphragm.
+        c.HeartDown = c.RightDomeY - (c.HeartRow + 0.5) + 0.06 * s;
 
         // Cardiothoracic ratio: heart width over the internal thoracic width on the heart's widest row; a third of
         // the heart lies right of the midline.
@@ -52,7 +53,7 @@ internal static class ChestCaseSampler
                 _ => dome - rng.Uniform(0.07, 0.09) * s,
             };
             c.EffusionLateralTopY = Math.Max(c.EffusionLateralTopY, floor);
-            c.EffusionMeniscus = rng.Uniform(0.03, 0.05) * s;
+            c.EffusionMeniscus = rng.Uniform(0.07, 0.11) * s;
         }
 
         if (rng.Chance(options.Pneumothorax))

@@ -81,7 +81,7 @@ internal static class ChestRenderer
                 var sign = dx < 0 ? -1 : 1;
                 var d = Math.Abs(dx);
                 var diaphragm = c.DiaphragmY(sign, d);
-                if (y > diaphragm && d < c.HalfThorax + c.Wall) v += 0.08;
+                if (y > diaphragm && d < c.HalfThorax + c.Wall) v += 0.08 + 0.06 * (1 - Smooth((d - c.HalfThorax * 0.6) / (0.4 * c.HalfThorax)));
                 // Spine shadow down the middle.
                 if (d < 0.03 * s) v += 0.04;
                 var inMediastinum = d < c.MediastinumHalfAt(sign, y) && y > c.ApexY - 0.06 * s && y <= diaphragm + 0.01 * s;
@@ -101,7 +101,7 @@ internal static class ChestRenderer
                     var hr2 = ((x - hx) * (x - hx) + (y - c.HilumY) * (y - c.HilumY)) / (0.035 * s * 0.035 * s);
                     v += 0.10 * Math.Exp(-hr2 / 2);
                     lungMask[k] = 1;
-                    if (c.InPneumothoraxSpace(sign, x, y)) { v = 0.06; lungMask[k] = 0; }
+                    if (c.InPneumothoraxSpace(sign, x, y)) { v = 0.04; lungMask[k] = 0; }
                     else if (c.PneumothoraxSide != null && ChestCase.SideSign(c.PneumothoraxSide) == sign) v += 0.03 * c.PneumothoraxCollapse / 0.38;
                 }
                 // Gastric air bubble under the left hemidiaphragm.
@@ -125,7 +125,7 @@ internal static class ChestRenderer
                 var angle = (-1.25 + 2.3 * (b + rng.NextDouble()) / branches);
                 var dirX = sign * Math.Cos(angle);
                 var dirY = Math.Sin(angle);
-                Branch(c, rng, markings, c.HilumX(sign), c.HilumY, dirX, dirY, 0.10, 1.0 * s / 128 + 0.4, 0.05 * s, 5);
+                Branch(c, rng, markings, c.HilumX(sign), c.HilumY, dirX, dirY, 0.13, 1.1 * s / 128 + 0.4, 0.05 * s, 5);
             }
         }
     }
@@ -248,7 +248,7 @@ internal static class ChestRenderer
                 if (!c.InLung(sign, x, y) || !c.InCollapsedLung(sign, x, y)) continue;
                 var dist = Math.Sqrt((x - hx) * (x - hx) + (y - c.HilumY) * (y - c.HilumY));
                 // A shell about one pixel thick just inside the collapsed lung's edge: the visceral pleural line.
-                if (!c.InCollapsedLung(sign, x, y, -1.1 / Math.Max(dist, 1))) img[i * n + j] += 0.22;
+                if (!c.InCollapsedLung(sign, x, y, -1.1 / Math.Max(dist, 1))) img[i * n + j] += 0.30;
             }
         }
     }
