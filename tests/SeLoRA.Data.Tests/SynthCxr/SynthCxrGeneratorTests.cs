@@ -146,6 +146,43 @@ public sealed class SynthCxrGeneratorTests(ITestOutputHelper output)
         finally { dir.Delete(true); }
     }
 
+    [Fact]
+    public void PneumothoraxSideHasALucentApexAndAPleuralLine()
+    {
+        var dir = Directory.CreateTempSubdirectory("synthcxr-ptx");
+        try
+        {
+            SynthCxrGenerator.Generate(dir.FullName, 16, 128, seed: 8, new SynthCxrOptions { Pneumothorax = 1.0 });
+            var labels = ReadLabels(dir.FullName);
+            Assert.All(labels, l => Assert.True(l.Pneumothorax && l.PneumothoraxApicalGapPx > 0));
+            Assert.Contains(labels, l => l.PneumothoraxSide == "left");
+            Assert.Contains(labels, l => l.PneumothoraxSide == "right");
+            var worst = int.MaxValue;
+            foreach (var label in labels)
+            {
+                var img = LoadGrey(Path.Combine(dir.FullName, label.FileName));
+                // Very dark pixels (air without lung markings) in the upper half of each hemithorax, apex to hilum.
+                int Lucent(int sign)
+                {
+                    var count = 0;
+                    for (var y = (int)label.ApexYPx; y < (int)label.HilumYPx; y++)
+                    for (var d = 0.2; d <= 1.0; d += 1.0 / label.ThoracicWidthPx)
+                    {
+                        var x = (int)(label.ThoraxCenterXPx + sign * d * label.ThoracicWidthPx / 2);
+                        if (img[y, x] < 0.085f) count++;
+                    }
+                    return count;
+                }
+                var side = label.PneumothoraxSide == "right" ? -1 : 1;
+                var gap = Lucent(side) - Lucent(-side);
+                worst = Math.Min(worst, gap);
+                Assert.True(gap >= 8, $"{label.FileName}: {label.PneumothoraxSize} {label.PneumothoraxSide} pneumothorax, only {gap} more lucent pixels than the other apex");
+            }
+            output.WriteLine($"smallest excess of lucent apical pixels on the pneumothorax side: {worst}");
+        }
+        finally { dir.Delete(true); }
+    }
+
     private static string[] Sentences(string text)
         => text.Split(". ", StringSplitOptions.RemoveEmptyEntries).Select(s => s.Trim().TrimEnd('.').ToLowerInvariant()).ToArray();
 

@@ -60,7 +60,7 @@ internal static class ChestCaseSampler
         {
             c.PneumothoraxSide = rng.Chance(0.5) ? "right" : "left";
             c.PneumothoraxSize = rng.Chance(0.6) ? "small" : "large";
-            c.PneumothoraxCollapse = c.PneumothoraxSize == "small" ? rng.Uniform(0.10, 0.18) : rng.Uniform(0.25, 0.38);
+            c.PneumothoraxCollapse = c.PneumothoraxSize == "small" ? rng.Uniform(0.12, 0.20) : rng.Uniform(0.25, 0.38);
         }
 
         if (rng.Chance(options.Device)) SampleDevice(rng, c);

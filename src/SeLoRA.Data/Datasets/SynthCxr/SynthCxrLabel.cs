@@ -24,6 +24,8 @@ public sealed record SynthCxrLabel
     [JsonPropertyName("heart_row_px")] public int HeartRowPx { get; init; }
     [JsonPropertyName("heart_center_x_px")] public double HeartCenterXPx { get; init; }
     [JsonPropertyName("thorax_center_x_px")] public double ThoraxCenterXPx { get; init; }
+    [JsonPropertyName("apex_y_px")] public double ApexYPx { get; init; }
+    [JsonPropertyName("hilum_y_px")] public double HilumYPx { get; init; }
     [JsonPropertyName("right_dome_y_px")] public double RightDomeYPx { get; init; }
     [JsonPropertyName("left_dome_y_px")] public double LeftDomeYPx { get; init; }
     [JsonPropertyName("right_costophrenic_y_px")] public double RightCostophrenicYPx { get; init; }
@@ -80,6 +82,8 @@ public sealed record SynthCxrLabel
             HeartRowPx = c.HeartRow,
             HeartCenterXPx = R(c.HeartCenterX),
             ThoraxCenterXPx = R(c.CenterX),
+            ApexYPx = R(c.ApexY),
+            HilumYPx = R(c.HilumY),
             RightDomeYPx = R(c.RightDomeY),
             LeftDomeYPx = R(c.LeftDomeY),
             RightCostophrenicYPx = R(c.RightCostophrenicY),
