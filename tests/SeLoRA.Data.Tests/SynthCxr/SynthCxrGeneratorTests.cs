@@ -312,7 +312,8 @@ public sealed class SynthCxrGeneratorTests(ITestOutputHelper output)
             Assert.Equal("cxr_000000.png", label.FileName);
             return;
         }
-        var summary = SynthCxrGenerator.Generate(target, 16, 224, seed: 7);
+        var size = int.TryParse(Environment.GetEnvironmentVariable("SYNTHCXR_PREVIEW_SIZE"), out var parsed) ? parsed : 224;
+        var summary = SynthCxrGenerator.Generate(target, 16, size, seed: 7);
         output.WriteLine($"{summary.OutputDirectory}: {summary.Elapsed.TotalSeconds:0.00} s");
     }
 }

@@ -134,7 +134,7 @@ internal sealed class ChestCase
         if (!HasEffusion(sign)) return false;
         var d = sign * (x - CenterX);
         if (d > HalfThorax + 0.5 || d < MediastinumHalf || InHeart(x, y)) return false;
-        return y >= EffusionTopY(d) && y <= CostophrenicY(sign) + 0.01 * Size;
+        return y >= EffusionTopY(d) && y <= Math.Min(CostophrenicY(sign), DiaphragmY(sign, d)) + 0.015 * Size;
     }
 
     /// <summary>Aerated lung a lesion may sit in: lung, not pneumothorax space, not under fluid.</summary>

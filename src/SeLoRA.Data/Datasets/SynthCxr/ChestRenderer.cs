@@ -104,6 +104,9 @@ internal static class ChestRenderer
                     if (c.InPneumothoraxSpace(sign, x, y)) { v = 0.04; lungMask[k] = 0; }
                     else if (c.PneumothoraxSide != null && ChestCase.SideSign(c.PneumothoraxSide) == sign) v += 0.03 * c.PneumothoraxCollapse / 0.38;
                 }
+                // Humeral heads at the upper corners.
+                var hh = (d - 0.45 * s) * (d - 0.45 * s) + (y - 0.15 * s) * (y - 0.15 * s);
+                if (hh < 0.055 * s * 0.055 * s) v += 0.10;
                 // Gastric air bubble under the left hemidiaphragm.
                 var gx = (x - (cx + 0.16 * s)) / (0.055 * s);
                 var gy = (y - (c.LeftDomeY + 0.045 * s)) / (0.028 * s);
