@@ -117,32 +117,40 @@ internal static class ChestCaseSampler
         c.LesionDiameterCm = mass ? rng.Uniform(3.0, 6.0) : rng.Uniform(0.8, 2.9);
         c.LesionPhase1 = rng.Uniform(0, 2 * Math.PI);
         c.LesionPhase2 = rng.Uniform(0, 2 * Math.PI);
-        var sign = ChestCase.SideSign(c.LesionSide);
-        var zoneIndex = Array.IndexOf(Zones, c.LesionZone);
-        var top = c.ApexY;
-        var height = c.DomeY(sign) - top;
-        // Zone bands in fractions of apex-to-dome height; the lowest band stops above the dome.
+        // Zone bands in fractions of apex-to-dome height; the lowest band stops above the dome. When fluid or a
+        // pneumothorax leaves no room in the drawn zone, the other zones and then the other side are tried, then the
+        // lesion shrinks (keeping its nodule/mass class); the label records where it really went.
         double[] bounds = [0.10, 0.36, 0.64, 0.92];
+        var drawnZone = Array.IndexOf(Zones, c.LesionZone);
+        var drawnSide = c.LesionSide;
+        var places = new List<(string Side, int Zone)>();
+        foreach (var side in new[] { drawnSide, drawnSide == "right" ? "left" : "right" })
+            for (var z = 0; z < 3; z++) places.Add((side, (drawnZone + z) % 3));
+        var floor = mass ? 3.0 : 0.8;
         for (var shrink = 0; shrink < 40; shrink++)
         {
             var radius = c.LesionDiameterCm / c.PixelSpacingCm / 2;
-            for (var attempt = 0; attempt < 200; attempt++)
+            foreach (var (side, zone) in places)
             {
-                var y = top + height * rng.Uniform(bounds[zoneIndex], bounds[zoneIndex + 1]);
-                var x = c.CenterX + sign * rng.Uniform(c.MediastinumHalf, c.HalfThorax);
-                if (Fits(c, sign, x, y, radius + 1.0))
+                var sign = ChestCase.SideSign(side);
+                var top = c.ApexY;
+                var height = c.DomeY(sign) - top;
+                for (var attempt = 0; attempt < 200; attempt++)
                 {
+                    var y = top + height * rng.Uniform(bounds[zone], bounds[zone + 1]);
+                    var x = c.CenterX + sign * rng.Uniform(c.MediastinumHalf, c.HalfThorax);
+                    if (!Fits(c, sign, x, y, radius + 1.0)) continue;
+                    c.LesionSide = side;
+                    c.LesionZone = Zones[zone];
                     c.LesionX = x;
                     c.LesionY = y;
                     c.LesionDiameterPx = 2 * radius;
                     return;
                 }
             }
-            // Too big for that zone in this chest: shrink, but keep the nodule/mass class.
-            var floor = mass ? 3.0 : 0.8;
             c.LesionDiameterCm = Math.Max(floor, c.LesionDiameterCm * 0.93);
         }
-        throw new InvalidOperationException($"SynthCXR: could not place a {c.LesionDiameterCm:0.0} cm {c.LesionType} in the {c.LesionSide} {c.LesionZone} zone of a {c.Size} px image.");
+        throw new InvalidOperationException($"SynthCXR: could not place a {c.LesionDiameterCm:0.0} cm {c.LesionType} anywhere in the lungs of a {c.Size} px image.");
     }
 
     private static bool Fits(ChestCase c, int sign, double x, double y, double r)

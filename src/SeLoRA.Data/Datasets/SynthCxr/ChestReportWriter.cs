@@ -14,7 +14,7 @@ internal static class ChestReportWriter
         "The heart is enlarged.",
         "Cardiomegaly.",
         "The cardiac silhouette is enlarged.",
-        "Enlarged cardiac silhouette, cardiothoracic ratio about {ctr}.",
+        "Enlarged heart, cardiothoracic ratio {ctr}.",
         "Cardiomegaly is present.",
     ];
 
@@ -52,9 +52,9 @@ internal static class ChestReportWriter
     private static readonly string[] LesionPositive =
     [
         "A {cm} cm {type} in the {side} {zone} zone.",
-        "There is a {cm} cm {type} in the {side} {zone} lung zone.",
+        "There is a {cm} cm {type} in the {side} {zone} zone.",
         "{Side} {zone} zone {type} measuring about {cm} cm.",
-        "{Type} in the {side} {zone} zone, approximately {cm} cm.",
+        "{Type} in the {side} {zone} zone, about {cm} cm.",
     ];
 
     private static readonly string[] LesionNegative =
@@ -68,7 +68,7 @@ internal static class ChestReportWriter
     private static readonly string[] PneumothoraxPositive =
     [
         "{Size} {side} apical pneumothorax.",
-        "There is a {size} {side} pneumothorax with a visible pleural line.",
+        "{Size} {side} pneumothorax, visible pleural line.",
         "{Side} apical pneumothorax, {size}.",
         "{Size} {side} pneumothorax.",
     ];
@@ -84,9 +84,9 @@ internal static class ChestReportWriter
     {
         ["central_venous_catheter"] =
         [
-            "Right internal jugular central venous catheter with the tip in the superior vena cava.",
+            "Right jugular central line in the superior vena cava.",
             "A right central venous catheter is in place.",
-            "Right-sided central line, tip projecting over the superior vena cava.",
+            "Right central line, tip in the superior vena cava.",
         ],
         ["endotracheal_tube"] =
         [
@@ -96,9 +96,9 @@ internal static class ChestReportWriter
         ],
         ["nasogastric_tube"] =
         [
-            "Nasogastric tube with the tip in the stomach.",
+            "Nasogastric tube, tip in the stomach.",
             "A nasogastric tube courses below the diaphragm.",
-            "Enteric tube in place, tip below the left hemidiaphragm.",
+            "Enteric tube, tip below the left hemidiaphragm.",
         ],
     };
 
@@ -122,7 +122,12 @@ internal static class ChestReportWriter
         sentences.Add(c.PneumothoraxSide != null
             ? Fill(rng.Pick(PneumothoraxPositive), ("size", c.PneumothoraxSize!), ("side", c.PneumothoraxSide))
             : rng.Pick(PneumothoraxNegative));
-        var text = rng.Pick(Openers) + string.Join(" ", sentences);
+        // The long opener only where the report is short, so every report fits CLIP's 77 tokens.
+        var positives = new[] { c.Cardiomegaly, c.EffusionSide != null, c.LesionType != null, c.PneumothoraxSide != null, c.DeviceType != null }
+            .Count(p => p);
+        var opener = rng.Pick(Openers);
+        if (positives > 2 && opener.StartsWith("Chest", StringComparison.Ordinal)) opener = "Findings: ";
+        var text = opener + string.Join(" ", sentences);
         if (c.IsNormal && rng.Chance(0.5)) text += rng.Pick(new[] { " Impression: Normal chest.", " Impression: No acute cardiopulmonary abnormality." });
         return text;
     }
