@@ -17,4 +17,24 @@ public sealed class SynthCxrTokenLengthTests(ITestOutputHelper output)
         output.WriteLine($"longest report: {longest.Tokens} tokens: {longest.Text}");
         Assert.True(longest.Tokens <= 77, $"{longest.Tokens} tokens: {longest.Text}");
     }
+
+    [Fact]
+    public void PhraseCorpusLearnsAVocabularyThatEncodesReportsCompactly()
+    {
+        var dir = Directory.CreateTempSubdirectory("synthcxr-vocab");
+        try
+        {
+            var vocabulary = ClipVocabularyBuilder.Learn(SynthCxrGenerator.AllPhrases(), merges: 600);
+            ClipVocabularyBuilder.WriteFolder(vocabulary, dir.FullName);
+            var tokenizer = ClipTokenizer.FromFolder(dir.FullName);
+            var reports = SynthCxrGenerator.Reports(200, 128, seed: 17);
+            var lengths = reports.Select(r => tokenizer.Encode(r).Count).ToList();
+            output.WriteLine($"{vocabulary.Tokens.Count} tokens; report lengths {lengths.Min()}..{lengths.Max()} tokens");
+            Assert.True(lengths.Max() <= 77, $"longest report {lengths.Max()} tokens with the learned vocabulary");
+            // Whole words of the corpus become single tokens: a report costs about one token per word or mark.
+            var words = reports.Select(r => r.Split(' ').Length).ToList();
+            Assert.True(lengths.Zip(words).All(p => p.First < 3 * p.Second), "learned vocabulary barely compresses the reports");
+        }
+        finally { dir.Delete(true); }
+    }
 }
