@@ -18,6 +18,7 @@ public static class SeloraCommandLine
         root.Subcommands.Add(ModelCommand.Create(console));
         root.Subcommands.Add(GenerateCommand.Create(console));
         root.Subcommands.Add(AdaptersCommand.Create(console));
+        root.Subcommands.Add(DataCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
         return root;
     }

@@ -16,6 +16,7 @@ public static class BenchCommand
         var bench = new Command("bench", "Measure speed and memory on this machine; figures are compared within one run.");
         bench.Subcommands.Add(Model(console));
         bench.Subcommands.Add(Adapters(console));
+        bench.Subcommands.Add(Data(console));
         return bench;
     }
 
@@ -106,6 +107,30 @@ public static class BenchCommand
         var unetLayers = SeLoRA.Adapters.Injection.AdapterInjector.Inject(unet, targets.UnetFilter,
             site => new SeLoRA.Adapters.SeLora.SeLoraLinear(site.Name, site.Index, site.Layer, config), firstIndex: layers.Count);
         return layers.Concat(unetLayers).SelectMany(l => l.TrainableParameters()).Sum(p => p.numel());
+    }
+
+    static Command Data(IAnsiConsole console)
+    {
+        var images = new Option<int>("--images") { Description = "SynthCXR images to generate and read.", DefaultValueFactory = _ => 64 };
+        var command = new Command("data",
+            "Decode+preprocess images/s and cached-latent images/s on SynthCXR, next to the tiny model's training consumption rate.");
+        command.Options.Add(images);
+        command.SetAction(parse => CommandErrors.Run(console, () =>
+        {
+            var n = parse.GetValue(images);
+            if (n < 8) throw new UsageException($"--images {n}: use at least 8.");
+            var d = SeLoRA.Data.Benchmarks.DataBenchmark.Measure(n);
+            var t = ModelBenchmark.TinyTraining(steps: 10);
+            var writer = console.Profile.Out.Writer;
+            writer.WriteLine($"{d.Images} SynthCXR images 224 px -> {d.Resolution} px, {get_num_threads()} threads");
+            writer.WriteLine($"  decode + preprocess      {d.DecodeImagesPerSecond,8:F1} images/s");
+            writer.WriteLine($"  latent cache build (VAE) {d.CacheBuildImagesPerSecond,8:F1} images/s");
+            writer.WriteLine($"  cached latents           {d.CachedImagesPerSecond,8:F1} images/s");
+            writer.WriteLine($"  tiny training consumes   {t.ImagesPerSecond,8:F1} images/s");
+            writer.WriteLine($"  ratios to training: decode {d.DecodeImagesPerSecond / t.ImagesPerSecond:F1}x, cached {d.CachedImagesPerSecond / t.ImagesPerSecond:F1}x");
+            return 0;
+        }));
+        return command;
     }
 
     static double Gib(long bytes) => bytes / (1024.0 * 1024 * 1024);
