@@ -1,3 +1,5 @@
+using SeLoRA.Adapters.Core;
+using static SeLoRA.Adapters.Core.ConfigFields;
 using System.Text.Json;
 
 namespace SeLoRA.Adapters.AdaLora;
@@ -90,19 +92,7 @@ public sealed record AdaLoraConfig
     }
 
     /// <summary>Reads PEFT's adapter_config.json of an AdaLoRA adapter (absent or null fields keep PEFT's defaults).</summary>
-    public static AdaLoraConfig FromJson(string path)
-    {
-        using var stream = File.OpenRead(path);
-        using var doc = JsonDocument.Parse(stream);
-        try
-        {
-            return FromJson(doc.RootElement);
-        }
-        catch (Exception e) when (e is FormatException or InvalidOperationException or ArgumentOutOfRangeException)
-        {
-            throw new FormatException($"{path}: {e.Message}", e);
-        }
-    }
+    public static AdaLoraConfig FromJson(string path) => ConfigFields.ReadFile(path, FromJson);
 
     public static AdaLoraConfig FromJson(JsonElement root)
     {
@@ -120,7 +110,7 @@ public sealed record AdaLoraConfig
         if (Get(root, "lora_alpha") is { } alpha) c = c with { Alpha = Number(alpha, "lora_alpha") };
         if (Get(root, "lora_dropout") is { } dropout) c = c with { Dropout = Number(dropout, "lora_dropout") };
         if (Get(root, "seed") is { } seed)
-            c = c with { Seed = seed.ValueKind == JsonValueKind.Number && seed.TryGetUInt64(out var s) ? s : throw new FormatException($"seed: expected a non-negative integer, got {seed.GetRawText()}") };
+            c = c with { Seed = Seed(seed, "seed") };
         if (Get(root, "init_lora_weights") is { } init && init.ValueKind != JsonValueKind.True)
             throw new FormatException($"init_lora_weights: unsupported value {init.GetRawText()} (only true: E = 0, A and B ~ N(0, 0.02))");
         if (Get(root, "use_dora") is { ValueKind: JsonValueKind.True }) throw new FormatException("use_dora: AdaLoRA does not support DoRA");
@@ -146,16 +136,4 @@ public sealed record AdaLoraConfig
         }
         return result;
     }
-
-    static JsonElement? Get(JsonElement root, string name)
-        => root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
-
-    static int Int(JsonElement e, string name)
-        => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v) ? v : throw new FormatException($"{name}: expected an integer, got {e.GetRawText()}");
-
-    static long Long(JsonElement e, string name)
-        => e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out var v) ? v : throw new FormatException($"{name}: expected an integer, got {e.GetRawText()}");
-
-    static double Number(JsonElement e, string name)
-        => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : throw new FormatException($"{name}: expected a number, got {e.GetRawText()}");
 }

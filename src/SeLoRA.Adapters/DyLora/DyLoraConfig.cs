@@ -1,3 +1,5 @@
+using SeLoRA.Adapters.Core;
+using static SeLoRA.Adapters.Core.ConfigFields;
 using System.Text.Json;
 
 namespace SeLoRA.Adapters.DyLora;
@@ -48,19 +50,7 @@ public sealed record DyLoraConfig
     /// Reads a JSON object with PEFT-style names where PEFT has them (r = r_max, lora_alpha, lora_dropout) and DyLoRA's own
     /// otherwise (min_r, frozen, per_layer_ranks, seed); absent fields keep the defaults.
     /// </summary>
-    public static DyLoraConfig FromJson(string path)
-    {
-        using var stream = File.OpenRead(path);
-        using var doc = JsonDocument.Parse(stream);
-        try
-        {
-            return FromJson(doc.RootElement);
-        }
-        catch (Exception e) when (e is FormatException or InvalidOperationException or ArgumentOutOfRangeException)
-        {
-            throw new FormatException($"{path}: {e.Message}", e);
-        }
-    }
+    public static DyLoraConfig FromJson(string path) => ConfigFields.ReadFile(path, FromJson);
 
     public static DyLoraConfig FromJson(JsonElement root)
     {
@@ -73,25 +63,8 @@ public sealed record DyLoraConfig
         if (Get(root, "frozen") is { } frozen) c = c with { FrozenLowerRanks = Bool(frozen, "frozen") };
         if (Get(root, "per_layer_ranks") is { } perLayer) c = c with { PerLayerRanks = Bool(perLayer, "per_layer_ranks") };
         if (Get(root, "seed") is { } seed)
-            c = c with { Seed = seed.ValueKind == JsonValueKind.Number && seed.TryGetUInt64(out var s) ? s : throw new FormatException($"seed: expected a non-negative integer, got {seed.GetRawText()}") };
+            c = c with { Seed = Seed(seed, "seed") };
         c.Validate();
         return c;
     }
-
-    static JsonElement? Get(JsonElement root, string name)
-        => root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
-
-    static int Int(JsonElement e, string name)
-        => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v) ? v : throw new FormatException($"{name}: expected an integer, got {e.GetRawText()}");
-
-    static double Number(JsonElement e, string name)
-        => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : throw new FormatException($"{name}: expected a number, got {e.GetRawText()}");
-
-    static bool Bool(JsonElement e, string name)
-        => e.ValueKind switch
-        {
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            _ => throw new FormatException($"{name}: expected true or false, got {e.GetRawText()}"),
-        };
 }

@@ -1,3 +1,4 @@
+using SeLoRA.Adapters.Core;
 using System.Text.Json;
 
 namespace SeLoRA.Adapters.Lora;
@@ -26,19 +27,7 @@ public sealed record LoraConfig
     }
 
     /// <summary>Reads PEFT's adapter_config.json field names (r, lora_alpha, lora_dropout, use_rslora, init_lora_weights).</summary>
-    public static LoraConfig FromJson(string path)
-    {
-        using var stream = File.OpenRead(path);
-        using var doc = JsonDocument.Parse(stream);
-        try
-        {
-            return FromJson(doc.RootElement);
-        }
-        catch (Exception e) when (e is FormatException or InvalidOperationException or ArgumentOutOfRangeException)
-        {
-            throw new FormatException($"{path}: {e.Message}", e);
-        }
-    }
+    public static LoraConfig FromJson(string path) => ConfigFields.ReadFile(path, FromJson);
 
     public static LoraConfig FromJson(JsonElement root)
     {
