@@ -14,8 +14,10 @@ using static TorchSharp.torch;
 namespace SeLoRA.Adapters.Persistence;
 
 /// <summary>
-/// Saves and loads LoRA and SeLoRA adapters as safetensors, with PEFT's tensor names (<c>&lt;prefix&gt;&lt;module&gt;.lora_A.weight</c>
-/// [r, in], <c>&lt;prefix&gt;&lt;module&gt;.lora_B.weight</c> [out, r]; prefix per <see cref="AdapterKeyConvention"/>).
+/// Saves and loads LoRA, SeLoRA, DyLoRA and AdaLoRA adapters as safetensors, with PEFT's tensor names
+/// (<c>&lt;prefix&gt;&lt;module&gt;.lora_A.weight</c> [r, in], <c>&lt;prefix&gt;&lt;module&gt;.lora_B.weight</c> [out, r];
+/// AdaLoRA: <c>&lt;prefix&gt;&lt;module&gt;.lora_A</c> [r, in], <c>.lora_B</c> [out, r], <c>.lora_E</c> [r, 1]; prefix per
+/// <see cref="AdapterKeyConvention"/>).
 /// </summary>
 /// <remarks>
 /// <para>The tensors are exactly what PEFT or diffusers load; everything else is in "__metadata__": "format": "pt";
@@ -29,6 +31,24 @@ namespace SeLoRA.Adapters.Persistence;
 /// least the present rank for SeLoRA, which grows to it), and (with selora metadata) the same method, scaling and, to
 /// restore growth, seed and layer indices. SeLoRA layers grow with <see cref="SeLoraLinear.Expand"/>, which replaces their
 /// parameters (the old ones are disposed): create the optimizer after loading.</para>
+/// <para>DyLoRA ("dylora"): A [r_max, in] and B [out, r_max] under LoRA's keys (PEFT loads them as LoRA at r_max); the
+/// config (r = r_max, min_r, lora_alpha, lora_dropout, frozen, per_layer_ranks, seed: <see cref="DyLoraConfig.FromJson(System.Text.Json.JsonElement)"/>
+/// reads it) and each layer's "inference_ranks" are in the metadata; loading needs the model's r_max equal to the file's
+/// and sets each layer's InferenceRank.</para>
+/// <para>AdaLoRA ("adalora"): PEFT's saved keys. PEFT keeps A, B, E as bare parameters in ParameterDicts, and
+/// get_peft_model_state_dict strips the adapter name, so they are <c>base_model.model.&lt;module&gt;.lora_A</c> (no
+/// ".weight"); ranknum is not saved by PEFT (its name has no "lora_"). Each tensor holds the triplets the module holds
+/// (<see cref="AdaLoraLinear.AllocatedRank"/>: pruned modules fewer, possibly none: [0, in], [out, 0], [0, 1]; masked but
+/// unpruned triplets stay, with E as it is). The metadata has PEFT's AdaLoraConfig fields (+ seed), per layer the mask
+/// over the held triplets as "rank_pattern", lora_alpha as "alpha_pattern", and "ranknum" where it differs from the held
+/// triplets (pruned layers keep ranknum = init_r, so the output scale survives). Loading prunes each module to the saved
+/// triplets (<see cref="AdaLoraLinear.ApplyMask"/> keeping the first ones, then <see cref="AdaLoraLinear.Prune"/>; old
+/// parameters disposed), records the saved mask, then copies A, B, E: create the optimizer and RankAllocator after
+/// loading. The PEFT folder's adapter_config.json (peft_type ADALORA) lists every held triplet as kept, so PEFT resizes
+/// its modules to the saved tensors; a file from a module whose triplets are masked but not pruned loads in PEFT with
+/// those triplets (same output, since the forward ignores the mask). diffusers has no AdaLoRA: with its convention the
+/// component is left out of "lora_adapter_metadata".</para>
+/// <para>A file of one method loaded into a model of another is refused with both methods named.</para>
 /// </remarks>
 public static class AdapterFile
 {

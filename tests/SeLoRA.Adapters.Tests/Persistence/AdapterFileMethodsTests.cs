@@ -289,4 +289,35 @@ public sealed class AdapterFileMethodsTests : IDisposable
             }
         }
     }
+
+    [Fact]
+    public void Dylora_and_adalora_components_round_trip_together_in_the_diffusers_layout()
+    {
+        var (text, textLayers) = DyModel();
+        var (unet, unetLayers) = AdaModel();
+        using var _ = text;
+        using var __ = unet;
+        manual_seed(7);
+        foreach (var l in textLayers)
+        {
+            TestTensors.NonZero(l.B, 0.1);
+            l.InferenceRank = 2;
+        }
+        TrainAda(unetLayers);
+        var folder = temp.File("diffusers");
+        AdapterFile.SaveFolder(folder, [new AdapterComponent("text_encoder", text), new AdapterComponent("unet", unet)], AdapterKeyConvention.Diffusers);
+        var header = SafetensorsFile.ReadHeader(Path.Combine(folder, AdapterFile.DiffusersWeightsFileName));
+        Assert.NotNull(header.Find($"unet.{unetLayers[0].Name}.lora_E"));
+        Assert.NotNull(header.Find($"text_encoder.{textLayers[0].Name}.lora_A.weight"));
+
+        var (text2, textLayers2) = DyModel();
+        var (unet2, unetLayers2) = AdaModel();
+        using var ___ = text2;
+        using var ____ = unet2;
+        AdapterFile.LoadFolder(folder, [new AdapterComponent("text_encoder", text2), new AdapterComponent("unet", unet2)]);
+        foreach (var (a, b) in textLayers.Zip(textLayers2))
+            Assert.True(TestTensors.Same(a.B, b.B) && b.InferenceRank == 2, a.Name);
+        foreach (var (a, b) in unetLayers.Zip(unetLayers2))
+            Assert.True(TestTensors.Same(a.E, b.E) && TestTensors.Same(a.B, b.B) && a.RankMask.SequenceEqual(b.RankMask), a.Name);
+    }
 }
