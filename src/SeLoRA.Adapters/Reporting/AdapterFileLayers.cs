@@ -8,8 +8,8 @@ namespace SeLoRA.Adapters.Reporting;
 /// </summary>
 public static class AdapterFileLayers
 {
-    const string A = ".lora_A.weight";
-    const string B = ".lora_B.weight";
+    // LoRA, SeLoRA and DyLoRA keys end in .weight; PEFT saves AdaLoRA's A, B and E as bare parameters.
+    static readonly (string A, string B)[] Suffixes = [(".lora_A.weight", ".lora_B.weight"), (".lora_A", ".lora_B")];
 
     /// <summary>One adapter file, or every *.safetensors under a folder (PEFT saves one folder per component).</summary>
     public static IReadOnlyList<AdaptedLayerInfo> Read(string fileOrFolder)
@@ -22,6 +22,7 @@ public static class AdapterFileLayers
         foreach (var file in files)
         {
             var entries = SafetensorsFile.ReadHeader(file).Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
+            foreach (var (A, B) in Suffixes)
             foreach (var (name, a) in entries.Where(e => e.Key.EndsWith(A, StringComparison.Ordinal)))
             {
                 var module = name[..^A.Length];

@@ -30,6 +30,21 @@ public sealed class AdapterFileLayersTests : IDisposable
     }
 
     [Fact]
+    public void AdaLora_files_with_bare_parameter_keys_are_read_too()
+    {
+        TorchRuntime.EnsureLoaded();
+        var path = Path.Combine(_dir, "adalora.safetensors");
+        SafetensorsFile.Save(path, new Dictionary<string, Tensor>
+        {
+            ["base_model.model.text_model.encoder.layers.0.self_attn.q_proj.lora_A"] = zeros(2, 32),
+            ["base_model.model.text_model.encoder.layers.0.self_attn.q_proj.lora_B"] = zeros(32, 2),
+            ["base_model.model.text_model.encoder.layers.0.self_attn.q_proj.lora_E"] = zeros(2, 1),
+        });
+        var layer = Assert.Single(AdapterFileLayers.Read(path));
+        Assert.Equal(2, layer.Rank);
+    }
+
+    [Fact]
     public void A_lone_or_misshapen_matrix_is_named()
     {
         TorchRuntime.EnsureLoaded();
