@@ -19,6 +19,7 @@ public static class SeloraCommandLine
         root.Subcommands.Add(GenerateCommand.Create(console));
         root.Subcommands.Add(AdaptersCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
+        root.Subcommands.Add(PretrainCommand.Create(console));
         return root;
     }
 }
