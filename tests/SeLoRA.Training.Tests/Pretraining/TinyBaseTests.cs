@@ -22,7 +22,7 @@ public sealed class TinyBaseTests(ITestOutputHelper output)
     /// <summary>
     /// Fashion-MNIST trousers stand upright and fill the frame from top to bottom; sneakers lie flat in the middle rows.
     /// So the share of an image's brightness in its top quarter of rows separates them robustly: every trouser image
-    /// must put more of its brightness there than every sneaker image, by a margin.
+    /// must put more of its brightness there than every sneaker image, by a margin of 0.1 (measured: trousers 0.28, sneakers 0.00).
     /// </summary>
     [Fact]
     public void The_base_draws_trousers_tall_and_sneakers_flat()
@@ -39,7 +39,7 @@ public sealed class TinyBaseTests(ITestOutputHelper output)
             var top = images.Select(TopQuarterShare).ToArray();
             output.WriteLine($"top-quarter share: sneaker {top[0]:F3} {top[1]:F3}, trouser {top[2]:F3} {top[3]:F3}");
             Assert.False(allclose(images[0], images[2], rtol: 0, atol: 1e-3), "the prompt does not change the image");
-            Assert.True(top[2..].Min() > top[..2].Max() + 0.05, "trouser images should reach the top rows, sneaker images should not");
+            Assert.True(top[2..].Min() > top[..2].Max() + 0.1, "trouser images should reach the top rows, sneaker images should not");
         }
         finally
         {
