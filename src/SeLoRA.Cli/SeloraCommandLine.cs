@@ -20,6 +20,7 @@ public static class SeloraCommandLine
         root.Subcommands.Add(AdaptersCommand.Create(console));
         root.Subcommands.Add(DataCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
+        root.Subcommands.Add(PretrainCommand.Create(console));
         return root;
     }
 }
