@@ -10,7 +10,7 @@ public static class PretrainCommand
     public static Command Create(IAnsiConsole console)
     {
         var output = new Option<string>("--out", "-o") { Description = "Folder for the diffusers-layout model (replaced if present).", DefaultValueFactory = _ => "tiny-base" };
-        var seed = new Option<long>("--seed") { Description = "Seed of initialisation, batches and noise.", DefaultValueFactory = _ => 0 };
+        var seed = new Option<long?>("--seed") { Description = "Seed of initialisation, batches and noise (selora.pretrain.seed, default 0)." };
         var quick = new Option<bool>("--quick") { Description = "A budget of under a minute (barely trained; for tests and smoke runs)." };
         var vaeSteps = new Option<int?>("--vae-steps") { Description = "VAE training steps (default 300, quick 40)." };
         var unetSteps = new Option<int?>("--unet-steps") { Description = "U-Net and text encoder training steps (default 1500, quick 60)." };
@@ -21,15 +21,37 @@ public static class PretrainCommand
             command.Options.Add(option);
         command.SetAction(parse => CommandErrors.Run(console, () =>
         {
-            var options = parse.GetValue(quick) ? PretrainOptions.Quick : PretrainOptions.Default;
+            // selora.pretrain in the layered HOCON (-c, --overlay) first, then --quick's budget, then explicit flags.
+            var (config, _) = ConfigOptions.Load(parse);
+            var limit = config.GetInt("selora.pretrain.image-limit");
+            var options = new PretrainOptions
+            {
+                Seed = config.GetLong("selora.pretrain.seed"),
+                VaeSteps = config.GetInt("selora.pretrain.vae-steps"),
+                UnetSteps = config.GetInt("selora.pretrain.unet-steps"),
+                VaeBatchSize = config.GetInt("selora.pretrain.vae-batch"),
+                BatchSize = config.GetInt("selora.pretrain.batch"),
+                VaeLearningRate = config.GetDouble("selora.pretrain.vae-learning-rate"),
+                UnetLearningRate = config.GetDouble("selora.pretrain.unet-learning-rate"),
+                KlWeight = config.GetDouble("selora.pretrain.kl-weight"),
+                PromptDropout = config.GetDouble("selora.pretrain.prompt-dropout"),
+                ImageLimit = limit > 0 ? limit : null,
+                LatentPool = config.GetInt("selora.pretrain.latent-pool"),
+                CorpusFolder = config.GetString("selora.pretrain.corpus"),
+            };
+            if (parse.GetValue(quick))
+            {
+                var q = PretrainOptions.Quick;
+                options = options with { VaeSteps = q.VaeSteps, UnetSteps = q.UnetSteps, VaeBatchSize = q.VaeBatchSize, BatchSize = q.BatchSize, ImageLimit = q.ImageLimit, LogEvery = q.LogEvery };
+            }
             options = options with
             {
-                Seed = parse.GetValue(seed),
+                Seed = parse.GetValue(seed) ?? options.Seed,
                 VaeSteps = parse.GetValue(vaeSteps) ?? options.VaeSteps,
                 UnetSteps = parse.GetValue(unetSteps) ?? options.UnetSteps,
                 BatchSize = parse.GetValue(batch) ?? options.BatchSize,
                 VaeBatchSize = parse.GetValue(batch) ?? options.VaeBatchSize,
-                CorpusFolder = parse.GetValue(corpus),
+                CorpusFolder = parse.GetValue(corpus) ?? options.CorpusFolder,
                 Command = "selora " + string.Join(' ', parse.Tokens.Select(t => t.Value.Contains(' ') ? $"\"{t.Value}\"" : t.Value)),
             };
             var writer = console.Profile.Out.Writer;
