@@ -139,6 +139,34 @@ public sealed class TrainStep
         return Flatten(parts);
     }
 
+    /// <summary>
+    /// FI-Score per layer (controller order) from a trial buffer laid out as <see cref="ExportTrialGradients"/> writes it,
+    /// typically the sum over workers; with FI_orig (controller.OriginalScores() after <see cref="ImportGradients"/>) it feeds
+    /// controller.Decide.
+    /// </summary>
+    public double[] TrialScoresFrom(float[] trialBuffer)
+    {
+        ArgumentNullException.ThrowIfNull(trialBuffer);
+        var controller = Controller ?? throw new InvalidOperationException("Trial scores need a SeLoraController.");
+        var expected = controller.Layers.Sum(l => (l.Rank + 1) * (l.InFeatures + l.OutFeatures));
+        if (trialBuffer.LongLength != expected)
+            throw new ArgumentException($"Trial buffer has {trialBuffer.LongLength} elements; the {controller.Layers.Count} layers need {expected}.", nameof(trialBuffer));
+        var scores = new double[controller.Layers.Count];
+        long offset = 0;
+        for (var i = 0; i < scores.Length; i++)
+        {
+            var layer = controller.Layers[i];
+            using var scope = NewDisposeScope();
+            var lengthA = (layer.Rank + 1) * layer.InFeatures;
+            var lengthB = layer.OutFeatures * (layer.Rank + 1);
+            var gradA = tensor(trialBuffer.AsSpan((int)offset, (int)lengthA).ToArray(), new[] { layer.Rank + 1L, layer.InFeatures });
+            var gradB = tensor(trialBuffer.AsSpan((int)(offset + lengthA), (int)lengthB).ToArray(), new[] { layer.OutFeatures, layer.Rank + 1L });
+            scores[i] = FisherScore.Of(gradA, gradB);
+            offset += lengthA + lengthB;
+        }
+        return scores;
+    }
+
     /// <summary>The optimizer step, then every gradient set to none.</summary>
     public void Apply()
     {

@@ -1,4 +1,5 @@
 using SeLoRA.Data.Sampling;
+using SeLoRA.Diffusion.Schedulers;
 using SeLoRA.Training.Steps;
 using static TorchSharp.torch;
 
@@ -86,7 +87,7 @@ public sealed class TrainStepTests(ITestOutputHelper output)
     [Fact]
     public void SeLoRA_tests_expand_layers_without_changing_the_output_and_the_loss_goes_down()
     {
-        using var f = new StepFixture(lambda: 1.0, testInterval: 2);
+        using var f = new StepFixture(globalBatchSize: 3, lambda: 1.0, testInterval: 2);
         const long key = 0; // the same noise and timesteps every step: a fixed objective
         var before = f.Step.EvaluateLoss(f.Batch, key);
         var expanded = 0;
@@ -114,6 +115,70 @@ public sealed class TrainStepTests(ITestOutputHelper output)
         Assert.True(after < before, $"loss did not go down: {before} -> {after}");
         // The optimizer follows the expanded parameters, so the buffer layout grows with the ranks.
         Assert.Equal(f.Layers.Sum(l => l.TrainableParameters().Sum(p => p.numel())), f.Step.GradientLength);
+    }
+
+    /// <summary>The data-parallel test path: trial buffers of shards sum to the full batch's, and scores from the buffer match the layers'.</summary>
+    [Fact]
+    public void Shard_trial_gradients_sum_to_the_global_trial_gradient()
+    {
+        using var f = new StepFixture();
+        f.Step.RunStep(f.Batch, 1);
+        f.Controller.EnterTrial();
+        try
+        {
+            f.Step.ComputeTrialGradients(f.Batch, 1);
+            var full = f.Step.ExportTrialGradients();
+            var layerScores = f.Controller.TrialScores();
+            var bufferScores = f.Step.TrialScoresFrom(full);
+            for (var i = 0; i < layerScores.Length; i++) Assert.Equal(layerScores[i], bufferScores[i], 1e-9 * Math.Max(1e-30, layerScores[i]));
+            var buffers = new List<float[]>();
+            for (var rank = 0; rank < 2; rank++)
+            {
+                f.Controller.ExitTrial(); // fresh trial leaves, no gradients; same values (trial rows are kept)
+                f.Controller.EnterTrial();
+                var (offset, count) = ShardedBatchSampler.SliceOf(f.Batch.Count, 2, rank);
+                f.Step.ComputeTrialGradients(f.Batch.Slice(offset, count), 1);
+                buffers.Add(f.Step.ExportTrialGradients());
+            }
+            var relative = Norm(Diff(GradientBuffer.Sum(buffers), full)) / Norm(full);
+            output.WriteLine($"trial buffer: {full.Length} elements, W=2 relative L2 difference {relative:E2}");
+            Assert.True(Norm(full) > 0);
+            Assert.True(relative < 1e-6, $"relative difference {relative:E2}");
+        }
+        finally
+        {
+            f.Controller.ExitTrial();
+        }
+    }
+
+    [Fact]
+    public void Min_snr_weighting_scales_each_sample_by_min_of_snr_and_gamma_over_snr()
+    {
+        const double Gamma = 0.1;
+        using var f = new StepFixture(globalBatchSize: 3);
+        var weighted = new TrainStep(f.Models.TextEncoder, f.Models.Unet, new DdpmScheduler(SchedulerConfig.FromJsonText(f.Models.SchedulerConfig.ToJsonString())),
+            f.Optimizer, f.Step.Options with { MinSnrGamma = Gamma });
+        var plain = f.Step.EvaluateLoss(f.Batch, 4);
+        var actual = weighted.EvaluateLoss(f.Batch, 4);
+        var (prediction, target) = f.Step.Predict(f.Batch, 4);
+        using var mse = (prediction - target).pow(2).mean(new long[] { 1, 2, 3 });
+        var scheduler = new DdpmScheduler(SchedulerConfig.FromJsonText(f.Models.SchedulerConfig.ToJsonString()));
+        double expected = 0, unweighted = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            var t = StepRandomness.Timestep(f.Step.Options.Seed, 4, i, scheduler.NumTrainTimesteps);
+            var snr = scheduler.Snr(t);
+            output.WriteLine($"sample {i}: t {t}, snr {snr:G4}");
+            var m = mse[i].item<float>();
+            expected += Math.Min(snr, Gamma) / snr * m / 3;
+            unweighted += m / 3;
+        }
+        prediction.Dispose();
+        target.Dispose();
+        output.WriteLine($"plain {plain:G6}, min-snr-{Gamma} {actual:G6} (expected {expected:G6})");
+        Assert.Equal(unweighted, plain, 1e-5 * unweighted);
+        Assert.Equal(expected, actual, 1e-5 * expected);
+        Assert.NotEqual(plain, actual);
     }
 
     static double Norm(float[] v) => Math.Sqrt(v.Sum(x => (double)x * x));
