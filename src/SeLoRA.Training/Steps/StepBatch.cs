@@ -4,8 +4,9 @@ namespace SeLoRA.Training.Steps;
 
 /// <summary>
 /// One worker's shard of a global batch: latents [B, 4, h, w] already multiplied by the VAE scaling factor, token ids
-/// [B, 77] (int64), and each sample's position in the GLOBAL batch (0 .. global batch size - 1), which keys its noise and
-/// timestep. The batch does not own its tensors.
+/// [B, 77] (int64), and each sample's key, which seeds its noise and timestep: unique within the global batch and
+/// independent of the split, e.g. its position in the GLOBAL batch (0 .. global batch size - 1, what the tests use) or its
+/// dataset index. The batch does not own its tensors.
 /// </summary>
 public sealed record StepBatch(Tensor Latents, Tensor InputIds, IReadOnlyList<long> SampleIndices)
 {

@@ -118,9 +118,10 @@ public sealed class TrainStep
             var slice = new float[n];
             Array.Copy(buffer, offset, slice, 0, n);
             offset += n;
+            // The parameter holds the native gradient; the scope only releases the managed handles.
+            using var scope = NewDisposeScope();
             var old = p.grad;
-            using (var cpuGrad = tensor(slice, p.shape, ScalarType.Float32))
-                p.grad = cpuGrad.to(p.dtype, p.device);
+            p.grad = tensor(slice, p.shape, ScalarType.Float32).to(p.dtype, p.device);
             old?.Dispose();
         }
     }
