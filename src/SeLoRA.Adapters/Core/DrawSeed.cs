@@ -1,3 +1,4 @@
+using SeLoRA.Torch.Randomness;
 using static TorchSharp.torch;
 
 namespace SeLoRA.Adapters.Core;
@@ -13,22 +14,11 @@ namespace SeLoRA.Adapters.Core;
 /// </remarks>
 public static class DrawSeed
 {
-    public static ulong SplitMix64(ulong x)
-    {
-        unchecked
-        {
-            x += 0x9E3779B97F4A7C15UL;
-            x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
-            x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
-            return x ^ (x >> 31);
-        }
-    }
-
     public static ulong For(ulong runSeed, int layerIndex, long drawCount)
     {
         if (layerIndex < 0) throw new ArgumentOutOfRangeException(nameof(layerIndex), layerIndex, "layer index must be >= 0");
         if (drawCount < 0) throw new ArgumentOutOfRangeException(nameof(drawCount), drawCount, "draw count must be >= 0");
-        return SplitMix64(SplitMix64(SplitMix64(runSeed) ^ (ulong)layerIndex) ^ (ulong)drawCount);
+        return SplitMix64.Hash(SplitMix64.Hash(SplitMix64.Hash(runSeed) ^ (ulong)layerIndex) ^ (ulong)drawCount);
     }
 
     /// <summary>A fresh CPU generator for one draw. Dispose it after the draw.</summary>

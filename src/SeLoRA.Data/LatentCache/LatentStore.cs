@@ -1,3 +1,4 @@
+using SeLoRA.Torch.Randomness;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SeLoRA.Data.Preprocessing;

@@ -1,3 +1,4 @@
+using SeLoRA.Torch.Randomness;
 using SeLoRA.Data.Datasets;
 
 namespace SeLoRA.Data.Splits;
@@ -57,7 +58,7 @@ public static class DatasetSplitter
         var random = new SplitMix64((ulong)(long)seed);
         for (var i = sorted.Length - 1; i > 0; i--)
         {
-            var j = random.Below((ulong)(i + 1));
+            var j = (int)random.MultiplyShift((ulong)(i + 1));
             (sorted[i], sorted[j]) = (sorted[j], sorted[i]);
         }
         var parts = new Dictionary<string, IReadOnlyList<TextImageExample>>(StringComparer.Ordinal);

@@ -1,3 +1,4 @@
+using SeLoRA.Torch.Randomness;
 using SeLoRA.Diffusion.Imaging;
 using SeLoRA.Diffusion.Schedulers;
 using TorchSharp;
@@ -118,10 +119,8 @@ public sealed class StableDiffusionPipeline(StableDiffusionModels models, Device
     /// <summary>SplitMix64 of (seed, index): image k's noise is the same whatever batch it falls in.</summary>
     public static long SeedFor(long seed, long index)
     {
-        var z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)index + 0x632BE59BD9B4E019UL);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return unchecked((long)((z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFFUL));
+        var z = unchecked((ulong)seed * SplitMix64.Golden + (ulong)index + 0x632BE59BD9B4E019UL);
+        return unchecked((long)(SplitMix64.Mix(z) & 0x7FFFFFFFFFFFFFFFUL));
     }
 
     static string Slug(string prompt)

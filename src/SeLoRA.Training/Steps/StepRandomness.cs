@@ -1,3 +1,4 @@
+using SeLoRA.Torch.Randomness;
 using SeLoRA.Data.Sampling;
 using SeLoRA.Torch;
 using static TorchSharp.torch;

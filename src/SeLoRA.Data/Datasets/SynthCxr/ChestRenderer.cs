@@ -1,3 +1,4 @@
+using SeLoRA.Torch.Randomness;
 namespace SeLoRA.Data.Datasets.SynthCxr;
 
 /// <summary>

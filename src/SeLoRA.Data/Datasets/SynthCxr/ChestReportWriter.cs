@@ -1,3 +1,4 @@
+using SeLoRA.Torch.Randomness;
 using System.Globalization;
 
 namespace SeLoRA.Data.Datasets.SynthCxr;

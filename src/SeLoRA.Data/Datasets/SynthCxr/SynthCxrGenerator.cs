@@ -1,3 +1,4 @@
+using SeLoRA.Torch.Randomness;
 using System.Text;
 using System.Text.Json;
 using SeLoRA.Diffusion.Imaging;
