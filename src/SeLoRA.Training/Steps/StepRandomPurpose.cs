@@ -5,4 +5,5 @@ public enum StepRandomPurpose
 {
     Noise = 1,
     Timestep = 2,
+    PromptDropout = 3,
 }
