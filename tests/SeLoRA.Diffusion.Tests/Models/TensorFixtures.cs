@@ -1,3 +1,4 @@
+using SeLoRA.Diffusion.Loading;
 using System.Text.Json;
 using SeLoRA.TestSupport;
 using SeLoRA.Torch;
@@ -23,28 +24,16 @@ internal static class TensorFixtures
     }
 
     /// <summary>
-    /// Copies <paramref name="source"/> (keys with <paramref name="prefix"/> stripped) into the module, requiring the
-    /// two key sets to be equal (apart from <paramref name="ignoredSourceKeys"/>) and every shape to match.
+    /// Copies <paramref name="source"/> (keys with <paramref name="prefix"/> stripped) into the module through the
+    /// project's strict loader, with no key remapping: the key sets must be equal (apart from
+    /// <paramref name="ignoredSourceKeys"/>) and every shape must match.
     /// </summary>
     public static void LoadStrict(nn.Module module, Dictionary<string, Tensor> source, string prefix = "",
         params string[] ignoredSourceKeys)
     {
-        var wanted = module.state_dict();
-        var given = source.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+        var given = source.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && !ignoredSourceKeys.Contains(kv.Key[prefix.Length..]))
             .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
-        foreach (var ignored in ignoredSourceKeys) given.Remove(ignored);
-        var missing = wanted.Keys.Except(given.Keys).Order().ToList();
-        var unexpected = given.Keys.Except(wanted.Keys).Order().ToList();
-        Assert.True(missing.Count == 0 && unexpected.Count == 0,
-            $"state_dict key mismatch. Missing from file: [{string.Join(", ", missing)}]; not in module: [{string.Join(", ", unexpected)}]");
-        using var _ = no_grad();
-        foreach (var (key, target) in wanted)
-        {
-            var value = given[key];
-            Assert.True(target.shape.SequenceEqual(value.shape),
-                $"{key}: module shape [{string.Join(",", target.shape)}] vs file [{string.Join(",", value.shape)}]");
-            target.copy_(value);
-        }
+        StateDictLoader.Load(module, given, LoadOptions.Default with { KeyRemappers = [] });
     }
 
     public static double MaxAbsDiff(Tensor actual, Tensor expected)

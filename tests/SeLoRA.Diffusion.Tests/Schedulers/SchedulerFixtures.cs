@@ -57,4 +57,33 @@ internal static class SchedulerFixtures
     public static double MaxAbsDiff(Tensor a, Tensor b) => (a.to(ScalarType.Float64) - b.to(ScalarType.Float64)).abs().max().item<double>();
 
     public static long[] Longs(JsonElement array) => array.EnumerateArray().Select(e => e.GetInt64()).ToArray();
+
+    /// <summary>A full loop's |x| sum and mean against the published values (upstream tolerances) and the diffusers re-run (tight).</summary>
+    public static void AssertFullLoop(string name, JsonElement entry, Tensor sample, ITestOutputHelper output)
+    {
+        var sum = AbsSum(sample);
+        var mean = AbsMean(sample);
+        output.WriteLine($"{name}: sum {sum:F6} (diffusers {entry.GetProperty("computed_abs_sum").GetDouble():F6}), mean {mean:F6}");
+        Assert.True(Math.Abs(sum - entry.GetProperty("published_abs_sum").GetDouble()) < 1e-2, $"sum {sum}");
+        Assert.True(Math.Abs(mean - entry.GetProperty("published_abs_mean").GetDouble()) < 1e-3, $"mean {mean}");
+        Assert.True(Math.Abs(sum - entry.GetProperty("computed_abs_sum").GetDouble()) < 1e-4, $"sum {sum}");
+        Assert.True(Math.Abs(mean - entry.GetProperty("computed_abs_mean").GetDouble()) < 1e-6, $"mean {mean}");
+    }
+
+    /// <summary>The 50-step SD1.5 trajectory of <paramref name="name"/> (pndm or ddim) within 1e-6 of diffusers'.</summary>
+    public static void AssertSd15Trajectory(string name, IInferenceScheduler scheduler, ITestOutputHelper output)
+    {
+        using var vectors = Vectors();
+        var steps = vectors.RootElement.GetProperty("sd15_trajectories").GetProperty($"{name}_sd15").GetProperty("steps");
+        var reference = TorchSharp.PyBridge.Safetensors.LoadStateDict(TrajectoryPath(name));
+        try
+        {
+            var worst = TrajectoryCheck.Run(scheduler, steps, reference, output);
+            Assert.True(worst < 1e-6, $"worst element difference {worst:E3}");
+        }
+        finally
+        {
+            foreach (var t in reference.Values) t.Dispose();
+        }
+    }
 }
