@@ -48,6 +48,7 @@ public sealed record AdaLoraConfig
     /// <summary>Run seed for the initial draws of A and B (not a PEFT field; read from "seed" when present).</summary>
     public ulong Seed { get; init; }
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public long TotalSteps => TotalStep ?? throw new InvalidOperationException("AdaLoRA needs total_step (the number of training steps) for its budget schedule.");
 
     public void Validate()
