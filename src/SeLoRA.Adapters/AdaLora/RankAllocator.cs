@@ -183,6 +183,37 @@ public sealed class RankAllocator : IDisposable
         RankPattern = pattern;
     }
 
+    /// <summary>
+    /// Copies of the importance EMAs (sensitivity, uncertainty) of every trainable parameter, in layer order and each layer's
+    /// TrainableParameters order; null where no EMA exists yet. With <see cref="RankPattern"/> this is the allocator's whole
+    /// state, which a checkpoint saves.
+    /// </summary>
+    public IReadOnlyList<(Tensor Sensitivity, Tensor Uncertainty)?> ExportImportance() =>
+        layers.SelectMany(l => l.TrainableParameters())
+            .Select(p => importance.TryGetValue(p, out var s)
+                ? ((Tensor, Tensor)?)(s.Sensitivity.clone().DetachFromDisposeScope(), s.Uncertainty.clone().DetachFromDisposeScope())
+                : null)
+            .ToList();
+
+    /// <summary>Restores what <see cref="ExportImportance"/> returned (copied) and the rank pattern saved with it.</summary>
+    public void ImportImportance(IReadOnlyList<(Tensor Sensitivity, Tensor Uncertainty)?> states, IReadOnlyDictionary<string, bool[]>? rankPattern)
+    {
+        ArgumentNullException.ThrowIfNull(states);
+        var parameters = layers.SelectMany(l => l.TrainableParameters()).ToList();
+        if (states.Count != parameters.Count)
+            throw new ArgumentException($"Importance state has {states.Count} entries; the modules have {parameters.Count} parameters.", nameof(states));
+        for (var i = 0; i < states.Count; i++)
+            if (states[i] is { } st && (!st.Sensitivity.shape.SequenceEqual(parameters[i].shape) || !st.Uncertainty.shape.SequenceEqual(parameters[i].shape)))
+                throw new ArgumentException($"Importance entry {i}: shape [{string.Join(", ", st.Sensitivity.shape)}] does not match its parameter [{string.Join(", ", parameters[i].shape)}].", nameof(states));
+        ResetImportance();
+        for (var i = 0; i < states.Count; i++)
+            if (states[i] is { } st)
+                importance.Add(parameters[i], new Importance(
+                    st.Sensitivity.to(ScalarType.Float32, parameters[i].device, copy: true).DetachFromDisposeScope(),
+                    st.Uncertainty.to(ScalarType.Float32, parameters[i].device, copy: true).DetachFromDisposeScope()));
+        RankPattern = rankPattern;
+    }
+
     /// <summary>The orthogonal regulariser of all modules times orth_reg_weight (add it to the loss before the backward).</summary>
     public Tensor OrthogonalLoss() => OrthogonalRegularizer.Loss(layers, Config.OrthRegWeight);
 

@@ -26,6 +26,7 @@ public static class ReplicatedStep
         if (controllers[0] is { Config.FastTest: true })
             throw new NotSupportedException("The fast SeLoRA test is not supported across replicas yet (its probe gradients are not reduced).");
 
+        foreach (var replica in replicas) replica.BeginStep(step);
         double loss = 0;
         var buffers = new List<float[]>(replicas.Count);
         for (var r = 0; r < replicas.Count; r++)
@@ -39,8 +40,9 @@ public static class ReplicatedStep
         var controller = controllers[0];
         var testing = controller is not null && controller.IsTestStep(step);
         var original = testing ? controller!.OriginalScores() : null;
-        foreach (var replica in replicas) replica.Apply();
-        if (!testing) return new StepResult(step, loss, null);
+        IReadOnlyList<SeLoRA.Training.Runs.RankChange> changes = [];
+        foreach (var replica in replicas) changes = replica.Apply(step);
+        if (!testing) return new StepResult(step, loss, null, changes);
 
         var trialBuffers = new List<float[]>(replicas.Count);
         for (var r = 0; r < replicas.Count; r++)

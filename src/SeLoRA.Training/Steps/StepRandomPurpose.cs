@@ -6,4 +6,6 @@ public enum StepRandomPurpose
     Noise = 1,
     Timestep = 2,
     PromptDropout = 3,
+    NoiseOffset = 4,
+    AdapterDropout = 5,
 }

@@ -46,4 +46,17 @@ public static class StepRandomness
         var timesteps = tensor(sampleIndices.Select(i => Timestep(seed, step, i, numTrainTimesteps)).ToArray(), ScalarType.Int64, device);
         return (scope.MoveToOuter(noise), scope.MoveToOuter(timesteps));
     }
+
+    /// <summary>noise_offset's per-sample, per-channel draws [B, C, 1, 1] (standard normal, keyed like the noise), on <paramref name="device"/>.</summary>
+    public static Tensor NoiseOffsets(ulong seed, long step, IReadOnlyList<long> sampleIndices, long channels, Device device, ScalarType dtype)
+    {
+        TorchRuntime.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        var rows = sampleIndices.Select(i =>
+        {
+            using var generator = new Generator(Key(seed, step, i, StepRandomPurpose.NoiseOffset), CPU);
+            return randn(new[] { channels }, ScalarType.Float32, CPU, generator: generator);
+        }).ToArray();
+        return scope.MoveToOuter(stack(rows, 0).reshape(sampleIndices.Count, channels, 1, 1).to(dtype, device));
+    }
 }

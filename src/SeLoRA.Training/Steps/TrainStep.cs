@@ -3,6 +3,7 @@ using SeLoRA.Adapters.SeLora;
 using SeLoRA.Diffusion.Models;
 using SeLoRA.Diffusion.Models.Clip;
 using SeLoRA.Diffusion.Schedulers;
+using SeLoRA.Training.Runs;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -20,7 +21,7 @@ namespace SeLoRA.Training.Steps;
 /// <code>
 /// var loss = step.ComputeGradients(batch, s);
 /// controller.RecordOriginalScores(s);          // FI_orig, before the optimizer step
-/// step.Apply();                                // Adam step, then zero grads
+/// step.Apply(s);                               // Adam step, AdaLoRA allocation, then zero grads
 /// if (controller.IsTestStep(s)) controller.RunTest(s, () => step.ComputeTrialGradients(batch, s));
 /// </code>
 /// Data parallel: each worker calls <see cref="ComputeGradients"/> on its shard and <see cref="ExportGradients"/>; a reducer
@@ -35,7 +36,7 @@ public sealed class TrainStep
     readonly DdpmScheduler scheduler;
 
     public TrainStep(ClipTextModel textEncoder, Unet2DConditionModel unet, DdpmScheduler scheduler, AdamOptimizer optimizer,
-        TrainStepOptions options, SeLoraController? controller = null)
+        TrainStepOptions options, SeLoraController? controller = null, IStepHooks? hooks = null)
     {
         ArgumentNullException.ThrowIfNull(textEncoder);
         ArgumentNullException.ThrowIfNull(unet);
@@ -49,6 +50,7 @@ public sealed class TrainStep
         Optimizer = optimizer;
         Options = options;
         Controller = controller;
+        Hooks = hooks;
         if (controller is not null) controller.Optimizer ??= optimizer;
     }
 
@@ -57,6 +59,9 @@ public sealed class TrainStep
     public AdamOptimizer Optimizer { get; }
 
     public SeLoraController? Controller { get; }
+
+    /// <summary>DyLoRA's or AdaLoRA's additions to the step; null for LoRA and SeLoRA.</summary>
+    public IStepHooks? Hooks { get; }
 
     /// <summary>The trainable parameters in the fixed order of every gradient buffer (the optimizer's order; an expanded
     /// layer's new A and B take the old ones' places, so the buffer length changes after an expansion).</summary>
@@ -168,27 +173,51 @@ public sealed class TrainStep
         return scores;
     }
 
-    /// <summary>The optimizer step, then every gradient set to none.</summary>
-    public void Apply()
+    /// <summary>Call before the first forward of <paramref name="step"/> (DyLoRA draws its rank, SeLoRA's fast test arms its probes).</summary>
+    public void BeginStep(long step)
+    {
+        Hooks?.BeginStep(step);
+        Controller?.BeginStep(step);
+    }
+
+    /// <summary>The optimizer step, the hooks' allocation (AdaLoRA), then every gradient set to none.</summary>
+    public IReadOnlyList<RankChange> Apply(long step)
     {
         Optimizer.Step();
+        var changes = Hooks?.AfterOptimizerStep(step) ?? [];
         Optimizer.ZeroGrad();
+        return changes;
     }
 
     /// <summary>
     /// One whole single-process step: gradients, FI_orig on test steps, the optimizer step, and on test steps the faithful
     /// SeLoRA test (which may expand layers). <paramref name="step"/> counts from 1 and also keys the randomness.
     /// </summary>
-    public StepResult RunStep(StepBatch batch, long step)
+    public StepResult RunStep(StepBatch batch, long step) => RunStep([batch], step);
+
+    /// <summary>
+    /// One step over sequential micro-batches (gradient accumulation: the micro-batches together are the global batch, so
+    /// the result equals one pass over all of them up to float summation order); the SeLoRA test re-runs every micro-batch.
+    /// </summary>
+    public StepResult RunStep(IReadOnlyList<StepBatch> microBatches, long step)
     {
-        Controller?.BeginStep(step);
-        var loss = ComputeGradients(batch, step);
+        ArgumentNullException.ThrowIfNull(microBatches);
+        if (microBatches.Count == 0) throw new ArgumentException("A step needs at least one micro-batch.", nameof(microBatches));
+        BeginStep(step);
+        double loss = 0;
+        foreach (var batch in microBatches) loss += ComputeGradients(batch, step);
         Controller?.RecordOriginalScores(step);
-        Apply();
+        var changes = Apply(step).ToList();
         ExpansionTestResult? test = null;
         if (Controller is { } controller && controller.IsTestStep(step))
-            test = controller.RunTest(step, () => ComputeTrialGradients(batch, step));
-        return new StepResult(step, loss, test);
+        {
+            test = controller.RunTest(step, () =>
+            {
+                foreach (var batch in microBatches) ComputeTrialGradients(batch, step);
+            });
+            changes.AddRange(test.Decisions.Where(d => d.Expand).Select(d => new RankChange(step, d.Name, d.RankBefore, d.RankBefore + 1)));
+        }
+        return new StepResult(step, loss, test, changes);
     }
 
     double ForwardBackward(StepBatch batch, long step)
@@ -196,6 +225,8 @@ public sealed class TrainStep
         using var scope = NewDisposeScope();
         var (prediction, target, timesteps) = Forward(batch, step);
         var loss = Loss(prediction, target, timesteps);
+        if (Hooks?.Regularizer() is { } regularizer)
+            loss = loss + regularizer.mul((double)batch.Count / Options.GlobalBatchSize);
         loss.backward();
         return loss.item<float>();
     }
@@ -207,6 +238,9 @@ public sealed class TrainStep
         var latents = batch.Latents;
         var (noise, timesteps) = StepRandomness.ForSamples(Options.Seed, step, batch.SampleIndices, latents.shape[1..],
             scheduler.NumTrainTimesteps, latents.device, latents.dtype);
+        if (Options.NoiseOffset > 0)
+            noise = noise + StepRandomness.NoiseOffsets(Options.Seed, step, batch.SampleIndices, latents.shape[1], latents.device, latents.dtype)
+                .mul(Options.NoiseOffset);
         var context = textEncoder.forward(batch.InputIds);
         var noisy = scheduler.AddNoise(latents, noise, timesteps);
         var prediction = unet.forward(noisy, timesteps, context);

@@ -96,7 +96,7 @@ public sealed class TrainStepTests(ITestOutputHelper output)
         {
             f.Step.ComputeGradients(f.Batch, key);
             f.Controller.RecordOriginalScores(s);
-            f.Step.Apply();
+            f.Step.Apply(s);
             if (!f.Controller.IsTestStep(s)) continue;
             var (p0, _) = f.Step.Predict(f.Batch, key);
             var result = f.Controller.RunTest(s, () => f.Step.ComputeTrialGradients(f.Batch, key));
