@@ -21,6 +21,8 @@ public static class SeloraCommandLine
         root.Subcommands.Add(DataCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
         root.Subcommands.Add(PretrainCommand.Create(console));
+        root.Subcommands.Add(TrainCommand.Create(console));
+        root.Subcommands.Add(TrainCommand.CreateQuickstart(console));
         return root;
     }
 }
