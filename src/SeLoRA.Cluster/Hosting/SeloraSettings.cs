@@ -83,6 +83,9 @@ public sealed record SeloraSettings(
         public const string DoctorMatmulSeconds = "selora.doctor.matmul-seconds";
         public const string DoctorMatmulSize = "selora.doctor.matmul-size";
 
+        /// <summary>The training run's section; its keys are <see cref="TrainingConfigReader.Keys"/>.</summary>
+        public const string Train = "selora.train";
+
         public static IReadOnlyList<string> All { get; } = typeof(Keys).GetFields()
             .Where(f => f.IsLiteral).Select(f => (string)f.GetRawConstantValue()!).ToList();
     }
