@@ -76,7 +76,8 @@ public sealed record TrainingConfig
         Wrap("selora", () => SeLora.Validate());
         Wrap("lora", () => Lora.Validate());
         Wrap("dylora", () => DyLora.Validate());
-        if (Method == AdapterMethod.AdaLora) Wrap("adalora", () => AdaLora.Validate());
+        // total-step null means "the run's step count", known only once the data is read; check the rest with a stand-in.
+        if (Method == AdapterMethod.AdaLora) Wrap("adalora", () => (AdaLora with { TotalStep = AdaLora.TotalStep ?? long.MaxValue / 4 }).Validate());
         if (Optimization.Epochs == 0 && Optimization.MaxSteps == 0) throw Invalid("epochs", "0", "epochs or max-steps above 0");
         return this;
     }
@@ -198,17 +199,17 @@ public sealed record DataSettings
 
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(Dataset)) throw TrainingConfig.Invalid("dataset", "\"\"", "a dataset spec such as folder:/data/synthcxr");
-        if (SynthCxrCount < 0) throw TrainingConfig.Invalid("synthcxr.count", SynthCxrCount, "0 (do not generate) or a positive count");
-        if (SynthCxrSize is < 16 or > 4096) throw TrainingConfig.Invalid("synthcxr.size", SynthCxrSize, "a side from 16 to 4096");
+        if (string.IsNullOrWhiteSpace(Dataset)) throw TrainingConfig.Invalid("data.dataset", "\"\"", "a dataset spec such as folder:/data/synthcxr");
+        if (SynthCxrCount < 0) throw TrainingConfig.Invalid("data.synthcxr.count", SynthCxrCount, "0 (do not generate) or a positive count");
+        if (SynthCxrSize is < 16 or > 4096) throw TrainingConfig.Invalid("data.synthcxr.size", SynthCxrSize, "a side from 16 to 4096");
         if (!UseDatasetSplit)
         {
             if (SplitFractions.Count is < 2 or > 3 || SplitFractions.Any(f => !(f >= 0)) || Math.Abs(SplitFractions.Sum() - 1) > 1e-9)
-                throw TrainingConfig.Invalid("split.fractions", $"[{string.Join(", ", SplitFractions)}]", "2 or 3 non-negative fractions (train, valid[, test]) summing to 1");
-            if (SplitFractions[1] <= 0) throw TrainingConfig.Invalid("split.fractions", $"[{string.Join(", ", SplitFractions)}]", "a validation fraction above 0 (the best checkpoint is chosen on it)");
+                throw TrainingConfig.Invalid("data.split.fractions", $"[{string.Join(", ", SplitFractions)}]", "2 or 3 non-negative fractions (train, valid[, test]) summing to 1");
+            if (SplitFractions[1] <= 0) throw TrainingConfig.Invalid("data.split.fractions", $"[{string.Join(", ", SplitFractions)}]", "a validation fraction above 0 (the best checkpoint is chosen on it)");
         }
-        if (Resolution is < 8 or > 4096 || Resolution % 8 != 0) throw TrainingConfig.Invalid("resolution", Resolution, "a multiple of 8 from 8 to 4096");
-        if (PromptDropout is < 0 or >= 1) throw TrainingConfig.Invalid("prompt-dropout", PromptDropout, "a probability in [0, 1)");
+        if (Resolution is < 8 or > 4096 || Resolution % 8 != 0) throw TrainingConfig.Invalid("data.resolution", Resolution, "a multiple of 8 from 8 to 4096");
+        if (PromptDropout is < 0 or >= 1) throw TrainingConfig.Invalid("data.prompt-dropout", PromptDropout, "a probability in [0, 1)");
     }
 }
 
@@ -245,7 +246,7 @@ public sealed record OptimizationSettings
         if (GradientAccumulation < 1 || GradientAccumulation > BatchSize) throw TrainingConfig.Invalid("gradient-accumulation", GradientAccumulation, $"1 to batch-size ({BatchSize})");
         if (Epochs < 0) throw TrainingConfig.Invalid("epochs", Epochs, "0 or more");
         if (MaxSteps < 0) throw TrainingConfig.Invalid("max-steps", MaxSteps, "0 or more");
-        if (WarmupSteps < 0) throw TrainingConfig.Invalid("lr-warmup-steps", WarmupSteps, "0 or more");
+        if (WarmupSteps < 0) throw TrainingConfig.Invalid("lr-schedule.warmup-steps", WarmupSteps, "0 or more");
         if (!(MinSnrGamma >= 0)) throw TrainingConfig.Invalid("min-snr-gamma", MinSnrGamma, "0 (off) or a positive gamma");
         if (!(NoiseOffset >= 0) || !double.IsFinite(NoiseOffset)) throw TrainingConfig.Invalid("noise-offset", NoiseOffset, "0 (off) or a positive offset");
         try

@@ -152,21 +152,22 @@ public sealed class TrainingRun : IDisposable
         var assembler = new BatchAssembler(data.TrainLatents, data.TrainPrompts, data.EmptyPrompt, config.UnsignedSeed, config.Data.PromptDropout);
         var validator = new Validator(data, config.Seed, batchSize, config.Validation.MaxSamples);
 
-        var metrics = new JsonLinesLog<StepMetric>(layout.Metrics);
-        var validations = new JsonLinesLog<ValidationMetric>(layout.Validation);
-        var rankLog = new JsonLinesLog<RankChange>(layout.RankHistory);
         var state = resumeFrom?.State;
         long current = state?.Step ?? 0;
         if (state is not null)
         {
+            // Lines past the checkpoint belong to steps that will run again.
             JsonLinesLog<StepMetric>.TruncateAfter(layout.Metrics, m => m.Step <= current);
             JsonLinesLog<ValidationMetric>.TruncateAfter(layout.Validation, m => m.Step <= current);
             JsonLinesLog<RankChange>.TruncateAfter(layout.RankHistory, m => m.Step <= current);
         }
+        var rankStart = resumeFrom is null ? adapters.TotalRank : StartRankOf(layout);
+        using var metrics = new JsonLinesLog<StepMetric>(layout.Metrics);
+        using var validations = new JsonLinesLog<ValidationMetric>(layout.Validation);
+        using var rankLog = new JsonLinesLog<RankChange>(layout.RankHistory);
         var resumes = state is null ? new List<long>() : [.. state.Resumes, current];
         var wallBefore = state?.WallSeconds ?? 0;
         var best = (Loss: state?.BestValidationLoss, Step: state?.BestStep);
-        var rankStart = resumeFrom is null ? adapters.TotalRank : StartRankOf(layout);
         var parametersStart = resumeFrom is null ? adapters.TrainableParameterCount : (long?)null;
 
         observe(new RunStarted(config.Name, layout.Directory, current, totalSteps, sampler.BatchesPerEpoch, data.TrainExamples.Count,
@@ -261,6 +262,7 @@ public sealed class TrainingRun : IDisposable
         var summary = new RunSummary
         {
             RunName = config.Name,
+            RunDirectory = layout.Directory,
             Method = config.Method.Name(),
             ConfigHash = config.Hash,
             BaseModel = Path.GetFullPath(config.BaseModel),
@@ -316,7 +318,7 @@ public sealed class TrainingRun : IDisposable
             var (offset, count) = ShardedBatchSampler.SliceOf(indices.Count, parts, p);
             if (count == 0) continue;
             var batch = assembler.Assemble(indices.Skip(offset).Take(count).ToList(), step);
-            result.Add(device.type == DeviceType.CPU ? batch : batch with { Latents = batch.Latents.to(device), InputIds = batch.InputIds.to(device) });
+            result.Add(device.type == TorchSharp.DeviceType.CPU ? batch : batch with { Latents = batch.Latents.to(device), InputIds = batch.InputIds.to(device) });
         }
         return result;
     }
