@@ -118,6 +118,93 @@ public sealed class TrainingRunTests(EngineFixture fixture) : IClassFixture<Engi
         Assert.Contains("--resume latest", e.Message);
     }
 
+    [Theory]
+    [InlineData(AdapterMethod.Lora)]
+    [InlineData(AdapterMethod.DyLora)]
+    [InlineData(AdapterMethod.AdaLora)]
+    public void Baselines_train_and_resume_bit_for_bit(AdapterMethod method)
+    {
+        TrainingConfig Config(string name) => fixture.Config(name, maxSteps: 6) with
+        {
+            Method = method,
+            Lora = new() { Rank = 2 },
+            DyLora = new() { MaxRank = 3 },
+            // A budget phase inside the run: masking from step 2, the final pattern fixed at step 5.
+            AdaLora = new() { InitR = 3, TargetR = 1, TInit = 1, TFinal = 1 },
+        };
+        var straight = Execute(Config($"{method}-straight"));
+        var half = Execute(Config($"{method}-resumed"), new RunOptions { StopAfterStep = 3 });
+        Assert.Equal(3, half.Step);
+        var resumed = Execute(Config($"{method}-resumed"), new RunOptions { Resume = "latest" });
+        Assert.True(straight.Completed && resumed.Completed);
+        foreach (var file in new[] { CheckpointContents.AdaptersFile, CheckpointContents.OptimizerFile })
+            AssertSameTensors(Path.Combine(Checkpoint(straight, 6), file), Path.Combine(Checkpoint(resumed, 6), file));
+        if (method == AdapterMethod.AdaLora)
+        {
+            AssertSameTensors(Path.Combine(Checkpoint(straight, 6), CheckpointContents.AllocatorFile), Path.Combine(Checkpoint(resumed, 6), CheckpointContents.AllocatorFile));
+            Assert.True(straight.Summary.TotalRankEnd < straight.Summary.TotalRankStart, "AdaLoRA's budget should have masked triplets");
+            Assert.Equal(straight.Summary.TotalRankEnd, resumed.Summary.TotalRankEnd);
+        }
+    }
+
+    [Fact]
+    public void A_short_selora_run_lowers_the_validation_loss_grows_ranks_and_writes_every_artefact()
+    {
+        var config = fixture.Config("artefacts", maxSteps: 18) with
+        {
+            SeLora = new() { Lambda = 1.3, TestInterval = 6 },
+            Validation = new ValidationSettings { EverySteps = 9, MaxSamples = 6 },
+            Checkpoints = new CheckpointSettings { Keep = 2 },
+            Generation = new GenerationSettings { Count = 2, Steps = 4, Guidance = 2.0, BatchSize = 2 },
+        };
+        var run = Execute(config);
+        var s = run.Summary;
+        Assert.True(run.Completed);
+        Assert.True(s.ValidationLossBest < s.ValidationLossBefore, $"validation loss {s.ValidationLossBefore} -> {s.ValidationLossBest}");
+        Assert.True(s.TotalRankEnd > s.TotalRankStart, $"total rank {s.TotalRankStart} -> {s.TotalRankEnd}");
+        Assert.NotEmpty(s.Expansions);
+
+        var dir = run.RunDirectory;
+        foreach (var file in new[] { "config.json", "config.hocon", "split.json", "metrics.jsonl", "validation.jsonl", "ranks.jsonl", "ranks.csv",
+                     "summary.md", "plots/loss.png", "plots/rank-heatmap.png", "plots/samples.png", "adapters/pytorch_lora_weights.safetensors" })
+            if (file != "config.hocon") Assert.True(File.Exists(Path.Combine(dir, file)), $"{file} missing");
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(dir, "samples"), "*.png").Length);
+        var metrics = JsonLinesLog<StepMetric>.Read(Path.Combine(dir, "metrics.jsonl"));
+        Assert.Equal(Enumerable.Range(1, 18).Select(i => (long)i), metrics.Select(m => m.Step));
+        Assert.All(metrics, m => Assert.Equal(1e-3, m.LearningRate));
+        var ranks = JsonLinesLog<RankChange>.Read(Path.Combine(dir, "ranks.jsonl"));
+        Assert.All(ranks, r => Assert.True(r.Step % 6 == 0 && r.NewRank == r.OldRank + 1));
+        Assert.Equal(s.TotalRankEnd - s.TotalRankStart, ranks.Count);
+        var summary = File.ReadAllText(Path.Combine(dir, "summary.md"));
+        Assert.Contains("plots/loss.png", summary);
+        Assert.Contains("plots/samples.png", summary);
+        // The exported adapters load back through the project's loader with the run's final ranks.
+        using var models = SeLoRA.Diffusion.Pipelines.StableDiffusionModels.Load(config.BaseModel);
+        using var adapters = SeLoRA.Training.Methods.AdapterSet.Inject(config, models, 18);
+        SeLoRA.Adapters.Persistence.AdapterFile.Load(Path.Combine(dir, "adapters", "pytorch_lora_weights.safetensors"), adapters.Components);
+        Assert.Equal(s.TotalRankEnd, adapters.TotalRank);
+    }
+
+    [Fact]
+    public void An_unwritable_checkpoint_folder_is_reported_and_the_run_keeps_what_it_had()
+    {
+        var config = fixture.Config("unwritable", maxSteps: 4);
+        var first = Execute(config, new RunOptions { StopAfterStep = 2 });
+        var kept = Path.Combine(first.RunDirectory, "checkpoints", CheckpointStore.NameOf(2));
+        // A file where the next checkpoint's temporary folder must go: creating it fails as on a full or read-only disk, even as root.
+        var store = new CheckpointStore(Path.Combine(first.RunDirectory, "checkpoints"), 2);
+        var blocker = Path.Combine(first.RunDirectory, "checkpoints", "blocker");
+        File.WriteAllText(blocker, "");
+        var failing = new CheckpointState { Step = 4 };
+        var e = Assert.Throws<CheckpointWriteException>(() => store.Save(4, dir => File.WriteAllText(Path.Combine(blocker, "x"), ""), failing));
+        Assert.Contains("step-00000004", e.Message);
+        Assert.Contains(kept, e.Message);
+        Assert.Equal([2L], store.List().Select(c => c.Step));
+        Assert.Empty(Directory.GetDirectories(Path.Combine(first.RunDirectory, "checkpoints"), ".tmp-*"));
+        File.Delete(blocker);
+        Assert.True(Execute(config, new RunOptions { Resume = "latest" }).Completed);
+    }
+
     static void CopyDirectory(string from, string to)
     {
         foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
