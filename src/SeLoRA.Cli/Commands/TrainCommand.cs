@@ -93,8 +93,7 @@ public static class TrainCommand
             var writer = console.Profile.Out.Writer;
             writer.WriteLine();
             foreach (var line in SummaryMarkdown.ConsoleLines(result.Summary)) writer.WriteLine(line);
-            writer.WriteLine($"run folder: {result.RunDirectory}");
-            writer.WriteLine($"summary: {Path.Combine(result.RunDirectory, "summary.md")}");
+            writer.WriteLine($"Run folder: {result.RunDirectory}");
             if (!result.Completed) writer.WriteLine($"paused at step {result.Step}; continue with: selora train --resume latest --run {result.RunDirectory}");
             return cancel.IsCancellationRequested ? 130 : 0;
         }

@@ -59,6 +59,16 @@ public sealed class TrainingData
             log($"generating SynthCXR: {config.Data.SynthCxrCount} images of {config.Data.SynthCxrSize} px into {Path.GetFullPath(spec.Folder)}");
             SynthCxrGenerator.Generate(spec.Folder, config.Data.SynthCxrCount, config.Data.SynthCxrSize, config.Data.SplitSeed);
         }
+        else if (config.Data.SynthCxrCount > 0 && File.Exists(Path.Combine(spec.Folder, SynthCxrGenerator.InfoFileName)))
+        {
+            // A folder generated with other settings would silently train on different data.
+            using var info = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(spec.Folder, SynthCxrGenerator.InfoFileName)));
+            var count = info.RootElement.GetProperty("count").GetInt32();
+            var size = info.RootElement.GetProperty("size").GetInt32();
+            if (count != config.Data.SynthCxrCount || size != config.Data.SynthCxrSize)
+                throw new InvalidDataException($"{Path.GetFullPath(spec.Folder)} holds SynthCXR with {count} images of {size} px, but the config asks for " +
+                                               $"{config.Data.SynthCxrCount} of {config.Data.SynthCxrSize} px; point data.dataset at another folder, or delete this one.");
+        }
         var dataset = DatasetFactory.Open(spec);
         if (dataset.Examples.Count == 0) throw new InvalidDataException($"{config.Data.Dataset}: the dataset has no usable examples.");
         if (dataset.Skipped.Count > 0) log($"dataset: {dataset.Skipped.Count} item(s) skipped, e.g. {dataset.Skipped[0]}");
