@@ -61,10 +61,22 @@ public static class TrainCommand
         return (run, resume, stopAfter, device, noProgress);
     }
 
+    /// <summary>A resume without -c/--overlay continues with the config the run was started with.</summary>
+    static TrainingConfig RunConfig(string? run, string resume, SeloraSettings settings)
+    {
+        var layout = Directory.Exists(resume) && File.Exists(Path.Combine(resume, SeLoRA.Training.Checkpoints.CheckpointState.FileName))
+            ? RunLayout.OfCheckpoint(resume)
+            : run is not null ? new RunLayout(Path.GetFullPath(run))
+            : throw new UsageException("--resume without -c/--overlay needs the run: give --run <run folder> (or a checkpoint folder to --resume).");
+        if (!File.Exists(layout.ConfigJson)) throw new UsageException($"{layout.Directory}: not a run folder (no config.json).");
+        var saved = TrainingConfig.FromJson(File.ReadAllText(layout.ConfigJson), layout.ConfigJson);
+        return saved with { Runtime = saved.Runtime with { Device = settings.Torch.Device } };
+    }
+
     static int Train(IAnsiConsole console, Config config, SeloraSettings settings, string? run, string? resume, long? stopAfter,
         string? device, bool noProgress, bool configFromRun, string? nameOverride)
     {
-        var training = TrainingConfigReader.Read(config, settings.Torch.Device);
+        var training = configFromRun ? RunConfig(run, resume!, settings) : TrainingConfigReader.Read(config, settings.Torch.Device);
         if (device is not null) training = training with { Runtime = training.Runtime with { Device = device } };
         if (nameOverride is not null) training = training with { Name = nameOverride };
         var options = new RunOptions

@@ -33,7 +33,7 @@ public static partial class TrainingConfigReader
         var r = new Reader(config);
 
         var method = r.Parse(Keys.Method, "selora, lora, adalora or dylora", AdapterMethods.Parse);
-        var dataset = r.String(Keys.Dataset, s => s.Trim().Length > 0, "a dataset spec such as iu-xray:/data/iu-xray or folder:runs/data/synthcxr-64");
+        var dataset = r.String(Keys.Dataset, s => s.Trim().Length > 0, "a dataset spec such as iu-xray:/data/iu-xray or folder:runs/data/synthcxr-800x64");
         var spec = r.Parse(Keys.Dataset, "a dataset spec kind:folder[?options]", _ => DatasetSpec.Parse(dataset), withReason: true);
         var synthCount = r.Int(Keys.SynthCxrCount, v => v >= 0, "0 (do not generate) or a positive count");
         if (synthCount > 0 && spec.Kind != "folder")
