@@ -95,4 +95,13 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal(2, changed.ExitCode);
         Assert.Contains("seed: 3 -> 4", changed.All);
     }
+
+    [Fact]
+    public void Bench_train_prints_the_engine_overhead_and_selora_cost_ratios()
+    {
+        var bench = SeloraProcess.Run(RepoPaths.Root, null, "bench", "train", "--steps", "6", "--rounds", "1");
+        Assert.True(bench.ExitCode == 0, bench.All);
+        Assert.Matches(@"engine overhead \(bare/engine\)\s+\d+\.\d{3}", bench.Stdout);
+        Assert.Matches(@"SeLoRA step cost / LoRA r1\s+\d+\.\d{3}", bench.Stdout);
+    }
 }

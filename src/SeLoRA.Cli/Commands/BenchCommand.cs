@@ -17,6 +17,7 @@ public static class BenchCommand
         bench.Subcommands.Add(Model(console));
         bench.Subcommands.Add(Adapters(console));
         bench.Subcommands.Add(Data(console));
+        bench.Subcommands.Add(Train(console));
         return bench;
     }
 
@@ -128,6 +129,33 @@ public static class BenchCommand
             writer.WriteLine($"  cached latents           {d.CachedImagesPerSecond,8:F1} images/s");
             writer.WriteLine($"  tiny training consumes   {t.ImagesPerSecond,8:F1} images/s");
             writer.WriteLine($"  ratios to training: decode {d.DecodeImagesPerSecond / t.ImagesPerSecond:F1}x, cached {d.CachedImagesPerSecond / t.ImagesPerSecond:F1}x");
+            return 0;
+        }));
+        return command;
+    }
+
+    static Command Train(IAnsiConsole console)
+    {
+        var model = new Option<string>("--model", "-m") { Description = "The base model (a tiny one keeps this short).", DefaultValueFactory = _ => "assets/tiny-base" };
+        var steps = new Option<int>("--steps") { Description = "Optimizer steps per measured run.", DefaultValueFactory = _ => 120 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds of every variant (the best of each is reported).", DefaultValueFactory = _ => 2 };
+        var command = new Command("train",
+            "The training engine's images/s against a bare loop on the same model and batch, and SeLoRA's step cost against rank-1 LoRA.");
+        command.Options.Add(model);
+        command.Options.Add(steps);
+        command.Options.Add(rounds);
+        command.SetAction(parse => CommandErrors.Run(console, () =>
+        {
+            var writer = console.Profile.Out.Writer;
+            var t = SeLoRA.Training.Benchmarks.TrainBenchmark.Measure(parse.GetValue(model)!, parse.GetValue(steps), rounds: parse.GetValue(rounds),
+                log: line => writer.WriteLine("  " + line));
+            writer.WriteLine($"tiny base, batch {t.BatchSize}, {t.Steps} steps per run, best of {t.Rounds} rounds, {Environment.ProcessorCount} CPU threads");
+            writer.WriteLine($"engine (no expansion tests)   {t.EngineImagesPerSecond,8:F1} images/s");
+            writer.WriteLine($"bare loop, same model         {t.BareImagesPerSecond,8:F1} images/s");
+            writer.WriteLine($"engine overhead (bare/engine) {t.EngineOverhead,8:F3}   (aim: at most 1.05)");
+            writer.WriteLine($"SeLoRA, T 40, lambda 1.3      {t.SeLoraImagesPerSecond,8:F1} images/s   ({t.SeLoraTests} tests; total rank {t.SeLoraRankStart} -> {t.SeLoraRankEnd})");
+            writer.WriteLine($"LoRA rank 1                   {t.LoraRank1ImagesPerSecond,8:F1} images/s   (total rank {t.LoraRank})");
+            writer.WriteLine($"SeLoRA step cost / LoRA r1    {t.SeLoraCostRatio,8:F3}");
             return 0;
         }));
         return command;
