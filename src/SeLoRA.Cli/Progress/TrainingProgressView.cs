@@ -36,8 +36,8 @@ public sealed class TrainingProgressView
         console.Progress()
             .AutoClear(false)
             .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 20 }, new PercentageColumn(),
+                new RemainingTimeColumn())
             .Start(ctx =>
             {
                 void Observe(TrainingEvent e)
@@ -79,7 +79,9 @@ public sealed class TrainingProgressView
                     $"step {m.Step}/{totalSteps} epoch {m.Epoch + 1}/{(totalSteps + stepsPerEpoch - 1) / Math.Max(1, stepsPerEpoch)} loss {m.Loss:F4} (avg {recentLosses.Average():F4}) rank {m.TotalRank} {rate:F2} it/s");
                 if (task is not null)
                 {
-                    task.Description = Markup.Escape(text);
+                    // Short enough for an 80-column terminal next to the bar.
+                    task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                        $"{m.Step}/{totalSteps} ep {m.Epoch + 1} loss {recentLosses.Average():F4} rank {m.TotalRank} {rate:F1} it/s"));
                     task.Value = done;
                 }
                 else if (sinceLine.Elapsed.TotalSeconds >= logEverySeconds || m.Step == totalSteps || m.Step == startStep + 1)
