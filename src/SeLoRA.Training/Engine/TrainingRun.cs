@@ -32,8 +32,7 @@ public sealed class TrainingRun : IDisposable
     readonly Device device;
     readonly Stopwatch clock = new();
     StableDiffusionModels? models;
-    AdapterSet? adapters;
-    AdamOptimizer? optimizer;
+    TrainingReplica? replica;
 
     TrainingRun(TrainingConfig config, RunOptions options, RunLayout layout, Device device, Action<TrainingEvent> observe)
     {
@@ -130,27 +129,9 @@ public sealed class TrainingRun : IDisposable
             throw new InvalidDataException($"{config.Data.Dataset}: the train split has {usable.Count} usable images, fewer than batch-size {batchSize}.");
         var totalSteps = runSteps = TotalSteps(sampler.BatchesPerEpoch);
 
-        adapters = AdapterSet.Inject(config, models, totalSteps);
-        if (resumeFrom is not null) CheckpointContents.LoadAdapters(resumeFrom.Directory, adapters);
-        optimizer = new AdamOptimizer(adapters.MarkTrainable(), config.Optimization.Adam);
-        if (resumeFrom is not null)
-        {
-            CheckpointContents.LoadOptimizer(resumeFrom.Directory, optimizer);
-            CheckpointContents.LoadAllocator(resumeFrom.Directory, adapters);
-        }
-        var controller = adapters.CreateController(optimizer);
-        var scheduler = new DdpmScheduler(SchedulerConfig.FromJsonText(models.SchedulerConfig.ToJsonString()));
-        var step = new TrainStep(models.TextEncoder, models.Unet, scheduler, optimizer, new TrainStepOptions
-        {
-            Seed = config.UnsignedSeed,
-            GlobalBatchSize = batchSize,
-            MinSnrGamma = config.Optimization.MinSnrGamma > 0 ? config.Optimization.MinSnrGamma : null,
-            NoiseOffset = config.Optimization.NoiseOffset,
-        }, controller, adapters);
-        models.Vae.eval();
-        adapters.Train(true);
-        var assembler = new BatchAssembler(data.TrainLatents, data.TrainPrompts, data.EmptyPrompt, config.UnsignedSeed, config.Data.PromptDropout);
-        var validator = new Validator(data, config.Seed, batchSize, config.Validation.MaxSamples);
+        replica = TrainingReplica.Create(config, data, device, totalSteps, resumeFrom?.Directory, models);
+        models = null; // the replica owns them now
+        var adapters = replica.Adapters;
 
         var state = resumeFrom?.State;
         long current = state?.Step ?? 0;
@@ -171,11 +152,11 @@ public sealed class TrainingRun : IDisposable
         var parametersStart = resumeFrom is null ? adapters.TrainableParameterCount : (long?)null;
 
         observe(new RunStarted(config.Name, layout.Directory, current, totalSteps, sampler.BatchesPerEpoch, data.TrainExamples.Count,
-            validator.Count, data.TestExamples.Count, adapters.TotalRank, adapters.TrainableParameterCount, resumeFrom is not null));
+            replica.ValidationCount, data.TestExamples.Count, adapters.TotalRank, adapters.TrainableParameterCount, resumeFrom is not null));
         clock.Start();
         if (resumeFrom is null && config.Validation.AtStart)
         {
-            var before = validator.Evaluate(step, adapters, device);
+            var before = replica.Validate();
             var metric = new ValidationMetric(0, 0, before, false, 0);
             validations.Append(metric);
             observe(new ValidationCompleted(metric));
@@ -191,15 +172,7 @@ public sealed class TrainingRun : IDisposable
             current++;
             epoch = shard.Position.Epoch;
             var lr = LrSchedule.At(config.Optimization, current, totalSteps);
-            optimizer.LearningRate = lr;
-            // Adapter dropout draws from the global generator: keyed per step, so a resume continues the same draws.
-            manual_seed(unchecked((long)SplitMix64.Derive(config.Seed, current, (long)StepRandomPurpose.AdapterDropout)));
-            StepResult result;
-            using (var scope = NewDisposeScope())
-            {
-                var micro = MicroBatches(shard.Indices.Select(i => usable[i]).ToList(), current, assembler);
-                result = step.RunStep(micro, current);
-            }
+            var result = replica.RunStep(replica.DatasetIndices(shard.Indices), current);
             var totalRank = adapters.TotalRank;
             var wall = wallBefore + clock.Elapsed.TotalSeconds;
             var stepMetric = new StepMetric(current, epoch, result.Loss, lr, totalRank, wall);
@@ -225,7 +198,7 @@ public sealed class TrainingRun : IDisposable
             var isBest = false;
             if (validate)
             {
-                validationLoss = validator.Evaluate(step, adapters, device);
+                validationLoss = replica.Validate();
                 isBest = best.Loss is not { } b || validationLoss < b;
                 if (isBest) best = (validationLoss, current);
                 var metric = new ValidationMetric(current, epoch, validationLoss.Value, isBest, wallBefore + clock.Elapsed.TotalSeconds);
@@ -269,7 +242,7 @@ public sealed class TrainingRun : IDisposable
             BaseModelHash = baseHash,
             Dataset = config.Data.Dataset,
             TrainCount = data.TrainExamples.Count,
-            ValidCount = validator.Count,
+            ValidCount = replica.ValidationCount,
             TestCount = data.TestExamples.Count,
             Seed = config.Seed,
             Steps = current,
@@ -308,21 +281,6 @@ public sealed class TrainingRun : IDisposable
     string LatentCacheRoot() =>
         config.Data.LatentCache.Length > 0 ? Path.GetFullPath(config.Data.LatentCache) : Path.GetFullPath(Path.Combine(options.RunsRoot, "latent-cache"));
 
-    /// <summary>The global batch split into the configured number of sequential micro-batches, on the run's device.</summary>
-    IReadOnlyList<StepBatch> MicroBatches(IReadOnlyList<int> indices, long step, BatchAssembler assembler)
-    {
-        var parts = config.Optimization.GradientAccumulation;
-        var result = new List<StepBatch>(parts);
-        for (var p = 0; p < parts; p++)
-        {
-            var (offset, count) = ShardedBatchSampler.SliceOf(indices.Count, parts, p);
-            if (count == 0) continue;
-            var batch = assembler.Assemble(indices.Skip(offset).Take(count).ToList(), step);
-            result.Add(device.type == TorchSharp.DeviceType.CPU ? batch : batch with { Latents = batch.Latents.to(device), InputIds = batch.InputIds.to(device) });
-        }
-        return result;
-    }
-
     CheckpointInfo SaveCheckpoint(long step, int epoch, SamplerPosition next, double lr, double? validationLoss,
         (double? Loss, long? Step) best, double wall, IReadOnlyList<long> resumes)
     {
@@ -342,12 +300,12 @@ public sealed class TrainingRun : IDisposable
             BestStep = best.Step,
             ValidationLoss = validationLoss,
             WallSeconds = wall,
-            TotalRank = adapters!.TotalRank,
-            Ranks = adapters.Ranks(),
+            TotalRank = replica!.Adapters.TotalRank,
+            Ranks = replica.Adapters.Ranks(),
             Resumes = resumes,
             SavedUtc = DateTimeOffset.UtcNow,
         };
-        return store.Save(step, dir => CheckpointContents.Write(dir, adapters, optimizer!), state);
+        return store.Save(step, replica.WriteCheckpoint, state);
     }
 
     string? baseHashCache;
@@ -358,7 +316,7 @@ public sealed class TrainingRun : IDisposable
     {
         var first = JsonLinesLog<StepMetric>.Read(run.Metrics).FirstOrDefault();
         var changes = JsonLinesLog<RankChange>.Read(run.RankHistory).Where(c => first is not null && c.Step <= first.Step).Sum(c => c.NewRank - c.OldRank);
-        return first is null ? adapters!.TotalRank : first.TotalRank - changes;
+        return first is null ? replica!.Adapters.TotalRank : first.TotalRank - changes;
     }
 
     /// <summary>The best checkpoint's adapters exported, its images for the test prompts, and the comparison grid.</summary>
@@ -419,7 +377,7 @@ public sealed class TrainingRun : IDisposable
             LossCurvePlot.Save(steps, validations, layout.LossCurve, $"{config.Name}: {config.Method.Name()}");
             artefacts["loss curve"] = Path.GetRelativePath(layout.Directory, layout.LossCurve);
         }
-        var report = RankReport.FromAdapters(adapters!.Layers);
+        var report = RankReport.FromAdapters(replica!.Adapters.Layers);
         report.WriteCsv(layout.RankTable);
         artefacts["rank table"] = Path.GetRelativePath(layout.Directory, layout.RankTable);
         RankHeatmap.SavePng(report, layout.RankHeatmap);
@@ -432,8 +390,7 @@ public sealed class TrainingRun : IDisposable
 
     public void Dispose()
     {
-        optimizer?.Dispose();
-        adapters?.Dispose();
+        replica?.Dispose();
         models?.Dispose();
     }
 }
