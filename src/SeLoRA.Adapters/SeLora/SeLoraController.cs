@@ -137,8 +137,18 @@ public sealed class SeLoraController
     }
 
     /// <summary>Per layer: expand iff FI_exp / FI_orig >= lambda (0/0 and non-finite never), and not at the maximum rank.</summary>
-    public IReadOnlyList<ExpansionDecision> Decide(IReadOnlyList<double> original, IReadOnlyList<double> trial)
+    public IReadOnlyList<ExpansionDecision> Decide(IReadOnlyList<double> original, IReadOnlyList<double> trial) =>
+        Decide(LayerStates(), original, trial, Config);
+
+    /// <summary>Name, index, rank and shape of every layer (controller order): what a coordinator without the model decides on.</summary>
+    public IReadOnlyList<SeLoraLayerState> LayerStates() =>
+        layers.Select(l => new SeLoraLayerState(l.LayerIndex, l.Name, l.Rank, l.InFeatures, l.OutFeatures)).ToList();
+
+    /// <summary>The decision rule as a pure function of the layers' states and the two score lists (controller order).</summary>
+    public static IReadOnlyList<ExpansionDecision> Decide(IReadOnlyList<SeLoraLayerState> layers, IReadOnlyList<double> original,
+        IReadOnlyList<double> trial, SeLoraConfig config)
     {
+        ArgumentNullException.ThrowIfNull(layers);
         ArgumentNullException.ThrowIfNull(original);
         ArgumentNullException.ThrowIfNull(trial);
         if (original.Count != layers.Count || trial.Count != layers.Count)
@@ -151,9 +161,9 @@ public sealed class SeLoraController
             string? reason = null;
             if (double.IsNaN(ratio))
                 reason = original[i] == 0 && trial[i] == 0 ? "no gradient (0/0)" : "non-finite score";
-            else if (ratio < Config.Lambda)
+            else if (ratio < config.Lambda)
                 reason = "ratio below lambda";
-            else if (layer.AtMaxRank)
+            else if (config.MaxRank is { } max && layer.Rank >= max)
                 reason = "at maximum rank";
             decisions[i] = new ExpansionDecision(layer.LayerIndex, layer.Name, layer.Rank, original[i], trial[i], ratio, reason is null, reason);
         }

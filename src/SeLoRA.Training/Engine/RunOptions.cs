@@ -18,6 +18,9 @@ public sealed record RunOptions
     /// <summary>Stop (with a checkpoint) after this step, as a pause would; null: run to the end.</summary>
     public long? StopAfterStep { get; init; }
 
+    /// <summary>Builds the replicas that train (null: one replica in this process). The cluster passes its device workers here.</summary>
+    public Func<ReplicaGroupContext, IReplicaGroup>? Replicas { get; init; }
+
     /// <summary>The layered HOCON the config was read from, written beside config.json for the record.</summary>
     public string? ConfigHocon { get; init; }
 }

@@ -109,6 +109,7 @@ public sealed class TrainingReplica : IDisposable
     public (double Loss, float[] Gradients) ComputeShard(IReadOnlyList<int> datasetIndices, long step)
     {
         EndStep();
+        Optimizer.ZeroGrad(); // an abandoned attempt (a lost worker) may have left gradients
         Prepare(step);
         Step.BeginStep(step);
         currentStep = step;

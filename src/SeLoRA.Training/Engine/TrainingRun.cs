@@ -32,7 +32,7 @@ public sealed class TrainingRun : IDisposable
     readonly Device device;
     readonly Stopwatch clock = new();
     StableDiffusionModels? models;
-    TrainingReplica? replica;
+    IReplicaGroup? replicas;
 
     TrainingRun(TrainingConfig config, RunOptions options, RunLayout layout, Device device, Action<TrainingEvent> observe)
     {
@@ -122,16 +122,17 @@ public sealed class TrainingRun : IDisposable
         models.To(device);
         log($"base model {Path.GetFullPath(config.BaseModel)} ({baseHash[..19]}...) on {device}");
         var data = TrainingData.Prepare(config, models, layout, LatentCacheRoot(), log);
-        var usable = data.UsableTrainIndices;
+        var trainCount = data.UsableTrainIndices.Count;
         var batchSize = config.Optimization.BatchSize;
-        var sampler = new ShardedBatchSampler(usable.Count, batchSize, config.Seed, dropLast: true);
+        var sampler = new ShardedBatchSampler(trainCount, batchSize, config.Seed, dropLast: true);
         if (sampler.BatchesPerEpoch == 0)
-            throw new InvalidDataException($"{config.Data.Dataset}: the train split has {usable.Count} usable images, fewer than batch-size {batchSize}.");
+            throw new InvalidDataException($"{config.Data.Dataset}: the train split has {trainCount} usable images, fewer than batch-size {batchSize}.");
         var totalSteps = runSteps = TotalSteps(sampler.BatchesPerEpoch);
 
-        replica = TrainingReplica.Create(config, data, device, totalSteps, resumeFrom?.Directory, models);
-        models = null; // the replica owns them now
-        var adapters = replica.Adapters;
+        var context = new ReplicaGroupContext(config, data, layout, resumeFrom?.Directory, totalSteps, device, models);
+        if (options.Replicas is null) models = null; // the local replica owns them
+        replicas = (options.Replicas ?? LocalReplicaGroup.Create)(context);
+        var usable = data.UsableTrainIndices;
 
         var state = resumeFrom?.State;
         long current = state?.Step ?? 0;
@@ -142,21 +143,21 @@ public sealed class TrainingRun : IDisposable
             JsonLinesLog<ValidationMetric>.TruncateAfter(layout.Validation, m => m.Step <= current);
             JsonLinesLog<RankChange>.TruncateAfter(layout.RankHistory, m => m.Step <= current);
         }
-        var rankStart = resumeFrom is null ? adapters.TotalRank : StartRankOf(layout);
+        var rankStart = resumeFrom is null ? TotalRank() : StartRankOf(layout);
         using var metrics = new JsonLinesLog<StepMetric>(layout.Metrics);
         using var validations = new JsonLinesLog<ValidationMetric>(layout.Validation);
         using var rankLog = new JsonLinesLog<RankChange>(layout.RankHistory);
         var resumes = state is null ? new List<long>() : [.. state.Resumes, current];
         var wallBefore = state?.WallSeconds ?? 0;
         var best = (Loss: state?.BestValidationLoss, Step: state?.BestStep);
-        var parametersStart = resumeFrom is null ? adapters.TrainableParameterCount : (long?)null;
+        var parametersStart = resumeFrom is null ? TrainableParameters() : (long?)null;
 
         observe(new RunStarted(config.Name, layout.Directory, current, totalSteps, sampler.BatchesPerEpoch, data.TrainExamples.Count,
-            replica.ValidationCount, data.TestExamples.Count, adapters.TotalRank, adapters.TrainableParameterCount, resumeFrom is not null));
+            ValidationCount(data), data.TestExamples.Count, TotalRank(), TrainableParameters(), resumeFrom is not null));
         clock.Start();
         if (resumeFrom is null && config.Validation.AtStart)
         {
-            var before = replica.Validate();
+            var before = replicas.Validate();
             var metric = new ValidationMetric(0, 0, before, false, 0);
             validations.Append(metric);
             observe(new ValidationCompleted(metric));
@@ -172,8 +173,8 @@ public sealed class TrainingRun : IDisposable
             current++;
             epoch = shard.Position.Epoch;
             var lr = LrSchedule.At(config.Optimization, current, totalSteps);
-            var result = replica.RunStep(replica.DatasetIndices(shard.Indices), current);
-            var totalRank = adapters.TotalRank;
+            var result = replicas.RunStep(shard.Indices.Select(i => usable[i]).ToList(), current);
+            var totalRank = TotalRank();
             var wall = wallBefore + clock.Elapsed.TotalSeconds;
             var stepMetric = new StepMetric(current, epoch, result.Loss, lr, totalRank, wall);
             metrics.Append(stepMetric);
@@ -198,7 +199,7 @@ public sealed class TrainingRun : IDisposable
             var isBest = false;
             if (validate)
             {
-                validationLoss = replica.Validate();
+                validationLoss = replicas.Validate();
                 isBest = best.Loss is not { } b || validationLoss < b;
                 if (isBest) best = (validationLoss, current);
                 var metric = new ValidationMetric(current, epoch, validationLoss.Value, isBest, wallBefore + clock.Elapsed.TotalSeconds);
@@ -242,7 +243,7 @@ public sealed class TrainingRun : IDisposable
             BaseModelHash = baseHash,
             Dataset = config.Data.Dataset,
             TrainCount = data.TrainExamples.Count,
-            ValidCount = replica.ValidationCount,
+            ValidCount = ValidationCount(data),
             TestCount = data.TestExamples.Count,
             Seed = config.Seed,
             Steps = current,
@@ -254,12 +255,12 @@ public sealed class TrainingRun : IDisposable
             ValidationLossBest = best.Loss,
             BestStep = best.Step,
             ValidationLossFinal = validationHistory.LastOrDefault(v => v.Step > 0)?.Loss,
-            TrainableParametersStart = parametersStart ?? adapters.TrainableParameterCount,
-            TrainableParametersEnd = adapters.TrainableParameterCount,
+            TrainableParametersStart = parametersStart ?? TrainableParameters(),
+            TrainableParametersEnd = TrainableParameters(),
             TotalRankStart = rankStart,
-            TotalRankEnd = adapters.TotalRank,
+            TotalRankEnd = TotalRank(),
             Expansions = JsonLinesLog<RankChange>.Read(layout.RankHistory),
-            RankGroups = RankReport.FromAdapters(adapters.Layers).Summary(),
+            RankGroups = RankReport.Create(replicas.Layers()).Summary(),
             Artefacts = artefacts,
             Resumes = resumes,
             Completed = completed,
@@ -300,12 +301,12 @@ public sealed class TrainingRun : IDisposable
             BestStep = best.Step,
             ValidationLoss = validationLoss,
             WallSeconds = wall,
-            TotalRank = replica!.Adapters.TotalRank,
-            Ranks = replica.Adapters.Ranks(),
+            TotalRank = TotalRank(),
+            Ranks = replicas!.Ranks(),
             Resumes = resumes,
             SavedUtc = DateTimeOffset.UtcNow,
         };
-        return store.Save(step, replica.WriteCheckpoint, state);
+        return store.Save(step, replicas.WriteCheckpoint, state);
     }
 
     string? baseHashCache;
@@ -316,7 +317,7 @@ public sealed class TrainingRun : IDisposable
     {
         var first = JsonLinesLog<StepMetric>.Read(run.Metrics).FirstOrDefault();
         var changes = JsonLinesLog<RankChange>.Read(run.RankHistory).Where(c => first is not null && c.Step <= first.Step).Sum(c => c.NewRank - c.OldRank);
-        return first is null ? replica!.Adapters.TotalRank : first.TotalRank - changes;
+        return first is null ? TotalRank() : first.TotalRank - changes;
     }
 
     /// <summary>The best checkpoint's adapters exported, its images for the test prompts, and the comparison grid.</summary>
@@ -377,7 +378,7 @@ public sealed class TrainingRun : IDisposable
             LossCurvePlot.Save(steps, validations, layout.LossCurve, $"{config.Name}: {config.Method.Name()}");
             artefacts["loss curve"] = Path.GetRelativePath(layout.Directory, layout.LossCurve);
         }
-        var report = RankReport.FromAdapters(replica!.Adapters.Layers);
+        var report = RankReport.Create(replicas!.Layers());
         report.WriteCsv(layout.RankTable);
         artefacts["rank table"] = Path.GetRelativePath(layout.Directory, layout.RankTable);
         RankHeatmap.SavePng(report, layout.RankHeatmap);
@@ -388,9 +389,16 @@ public sealed class TrainingRun : IDisposable
         log($"plots in {layout.Plots}");
     }
 
+    int TotalRank() => replicas!.Layers().Sum(l => l.Rank);
+
+    long TrainableParameters() => replicas!.Layers().Sum(l => l.TrainableParameters);
+
+    int ValidationCount(TrainingData data) =>
+        config.Validation.MaxSamples > 0 ? Math.Min(config.Validation.MaxSamples, data.UsableValidIndices.Count) : data.UsableValidIndices.Count;
+
     public void Dispose()
     {
-        replica?.Dispose();
+        replicas?.Dispose();
         models?.Dispose();
     }
 }

@@ -129,11 +129,12 @@ public sealed class AdapterSet : IStepHooks, IDisposable
     public IReadOnlyList<RankChange> AfterOptimizerStep(long step)
     {
         if (Allocator is not { } allocator) return [];
-        var before = Named().Select(n => (n.Name, n.Layer.Rank)).ToList();
+        // Module names as SeLoRA's expansions report them (text_model.* and the U-Net's own names never collide).
+        var before = Layers.Select(l => l.Rank).ToList();
         allocator.UpdateAndAllocate(step);
-        return Named().Zip(before)
-            .Where(p => p.First.Layer.Rank != p.Second.Rank)
-            .Select(p => new RankChange(step, p.First.Name, p.Second.Rank, p.First.Layer.Rank))
+        return Layers.Zip(before)
+            .Where(p => p.First.Rank != p.Second)
+            .Select(p => new RankChange(step, p.First.Name, p.Second, p.First.Rank))
             .ToList();
     }
 

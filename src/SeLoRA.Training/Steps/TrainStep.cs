@@ -152,25 +152,8 @@ public sealed class TrainStep
     /// </summary>
     public double[] TrialScoresFrom(float[] trialBuffer)
     {
-        ArgumentNullException.ThrowIfNull(trialBuffer);
         var controller = Controller ?? throw new InvalidOperationException("Trial scores need a SeLoraController.");
-        var expected = controller.Layers.Sum(l => (l.Rank + 1) * (l.InFeatures + l.OutFeatures));
-        if (trialBuffer.LongLength != expected)
-            throw new ArgumentException($"Trial buffer has {trialBuffer.LongLength} elements; the {controller.Layers.Count} layers need {expected}.", nameof(trialBuffer));
-        var scores = new double[controller.Layers.Count];
-        long offset = 0;
-        for (var i = 0; i < scores.Length; i++)
-        {
-            var layer = controller.Layers[i];
-            using var scope = NewDisposeScope();
-            var lengthA = (layer.Rank + 1) * layer.InFeatures;
-            var lengthB = layer.OutFeatures * (layer.Rank + 1);
-            var gradA = tensor(trialBuffer.AsSpan((int)offset, (int)lengthA).ToArray(), new[] { layer.Rank + 1L, layer.InFeatures });
-            var gradB = tensor(trialBuffer.AsSpan((int)(offset + lengthA), (int)lengthB).ToArray(), new[] { layer.OutFeatures, layer.Rank + 1L });
-            scores[i] = FisherScore.Of(gradA, gradB);
-            offset += lengthA + lengthB;
-        }
-        return scores;
+        return TrialScores.FromBuffer(trialBuffer, controller.LayerStates());
     }
 
     /// <summary>Call before the first forward of <paramref name="step"/> (DyLoRA draws its rank, SeLoRA's fast test arms its probes).</summary>

@@ -1,0 +1,62 @@
+using SeLoRA.Adapters.SeLora;
+using SeLoRA.Data.Sampling;
+using SeLoRA.Training.Runs;
+using SeLoRA.Training.Steps;
+
+namespace SeLoRA.Training.Engine;
+
+/// <summary>
+/// One optimizer step over W replicas that equals one replica on the whole global batch: the batch is cut into W
+/// contiguous shards (sizes differ by at most one), shard gradients are summed in worker order (so the sum does not depend
+/// on which answer arrives first; each shard's loss is already its share of the global mean, so uneven shards weigh
+/// right), every replica applies the sum; on a SeLoRA test step every replica runs the trial pass on its shard, the trial
+/// gradients are summed the same way, and the decision is made once, here, from the reduced gradients, then applied by
+/// every replica with its seeded generators.
+/// </summary>
+public static class DataParallelStep
+{
+    public static async Task<StepResult> RunAsync(IReadOnlyList<IShardWorker> workers, IReadOnlyList<int> datasetIndices, long step,
+        SeLoraConfig? seLora, bool checkFingerprints, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(workers);
+        if (workers.Count == 0) throw new InvalidOperationException($"step {step}: no worker to train on.");
+        var shards = Enumerable.Range(0, workers.Count).Select(w =>
+        {
+            var (offset, count) = ShardedBatchSampler.SliceOf(datasetIndices.Count, workers.Count, w);
+            return datasetIndices.Skip(offset).Take(count).ToList();
+        }).ToList();
+
+        var computed = await Task.WhenAll(workers.Select((w, i) => w.ComputeShardAsync(shards[i], step, cancellation)));
+        var reduced = GradientBuffer.Sum(computed.Select(c => c.Gradients).ToList());
+        var loss = 0.0;
+        foreach (var c in computed) loss += c.Loss;
+
+        var applied = await Task.WhenAll(workers.Select(w => w.ApplyReducedAsync(reduced, step, cancellation)));
+        var changes = applied[0].Changes.ToList();
+        ExpansionTestResult? test = null;
+        if (applied[0].OriginalScores is { } original)
+        {
+            var config = seLora ?? throw new InvalidOperationException($"step {step}: a worker reported a SeLoRA test, but the run has no SeLoRA config.");
+            var layers = applied[0].Layers ?? throw new InvalidOperationException($"step {step}: {workers[0].Name} sent FI_orig without its layers.");
+            var trials = await Task.WhenAll(workers.Select(w => w.ComputeTrialAsync(step, cancellation)));
+            var trial = TrialScores.FromBuffer(GradientBuffer.Sum(trials), layers);
+            var decisions = SeLoraController.Decide(layers, original, trial, config);
+            await Task.WhenAll(workers.Select(w => w.ApplyDecisionsAsync(decisions, step, cancellation)));
+            test = new ExpansionTestResult(step, decisions);
+            changes.AddRange(decisions.Where(d => d.Expand).Select(d => new RankChange(step, d.Name, d.RankBefore, d.RankBefore + 1)));
+        }
+        if (checkFingerprints || changes.Count > 0) await CheckFingerprints(workers, step, cancellation);
+        return new StepResult(step, loss, test, changes);
+    }
+
+    /// <summary>Every replica must hold the same adapters and optimizer state; a mismatch names the worker that differs.</summary>
+    public static async Task CheckFingerprints(IReadOnlyList<IShardWorker> workers, long step, CancellationToken cancellation)
+    {
+        if (workers.Count < 2) return;
+        var prints = await Task.WhenAll(workers.Select(w => w.FingerprintAsync(cancellation)));
+        for (var w = 1; w < workers.Count; w++)
+            if (prints[w] != prints[0])
+                throw new ReplicaMismatchException(workers[w].Name, step,
+                    $"after step {step} replica {workers[w].Name} differs from {workers[0].Name} (fingerprint {prints[w][..12]} vs {prints[0][..12]}).");
+    }
+}
