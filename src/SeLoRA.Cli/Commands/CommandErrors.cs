@@ -18,7 +18,7 @@ public static class CommandErrors
         catch (Exception e) when (e is ConfigurationFileException or ConfigurationException or UsageException or FormatException or ArgumentException
                                        or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
                                        or SeLoRA.Torch.Safetensors.WeightFileException or SeLoRA.Data.Datasets.DatasetFormatException or SeLoRA.Diffusion.Loading.StateDictMismatchException
-                                       or SeLoRA.Training.Engine.ResumeRefusedException or SeLoRA.Training.Checkpoints.CheckpointWriteException
+                                       or SeLoRA.Training.Engine.ResumeRefusedException or SeLoRA.Cluster.Coordination.TrainingFailedException or SeLoRA.Training.Checkpoints.CheckpointWriteException
                                        or SeLoRA.Adapters.Persistence.AdapterFileException)
         {
             console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");

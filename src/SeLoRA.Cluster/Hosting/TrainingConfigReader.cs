@@ -179,6 +179,7 @@ public static partial class TrainingConfigReader
             {
                 Device = device,
                 LogEverySeconds = r.Double(Keys.LogEverySeconds, v => v > 0 && double.IsFinite(v), "a positive number of seconds"),
+                Workers = r.Int(Keys.Workers, v => v is >= 1 and <= 64, "a worker count from 1 to 64"),
             },
         };
 
@@ -362,6 +363,7 @@ public static partial class TrainingConfigReader
         public const string GenerationBatch = "selora.train.generation.batch";
         public const string Device = "selora.train.device";
         public const string LogEverySeconds = "selora.train.log-every-seconds";
+        public const string Workers = "selora.train.workers";
 
         public static IReadOnlyList<string> All { get; } = typeof(Keys).GetFields()
             .Where(f => f.IsLiteral).Select(f => (string)f.GetRawConstantValue()!).ToList();

@@ -332,4 +332,7 @@ public sealed record RuntimeSettings
 
     /// <summary>Seconds between progress lines when the output is not a terminal.</summary>
     public double LogEverySeconds { get; init; } = 10;
+
+    /// <summary>Device workers `selora train` starts in its own process (data parallel; the result equals one worker's).</summary>
+    public int Workers { get; init; } = 1;
 }

@@ -15,8 +15,10 @@ namespace SeLoRA.Training.Engine;
 /// </summary>
 public static class DataParallelStep
 {
+    /// <param name="onLost">Called for a worker that fails after the gradients were reduced; the step completes on the
+    /// others (a failure while computing shard gradients throws instead, and the caller re-runs the step without it).</param>
     public static async Task<StepResult> RunAsync(IReadOnlyList<IShardWorker> workers, IReadOnlyList<int> datasetIndices, long step,
-        SeLoraConfig? seLora, bool checkFingerprints, CancellationToken cancellation = default)
+        SeLoraConfig? seLora, bool checkFingerprints, CancellationToken cancellation = default, Action<IShardWorker, Exception>? onLost = null)
     {
         ArgumentNullException.ThrowIfNull(workers);
         if (workers.Count == 0) throw new InvalidOperationException($"step {step}: no worker to train on.");
@@ -31,21 +33,48 @@ public static class DataParallelStep
         var loss = 0.0;
         foreach (var c in computed) loss += c.Loss;
 
-        var applied = await Task.WhenAll(workers.Select(w => w.ApplyReducedAsync(reduced, step, cancellation)));
+        var live = workers.ToList();
+        async Task<List<T>> All<T>(Func<IShardWorker, Task<T>> call)
+        {
+            var tasks = live.Select(call).ToList();
+            try
+            {
+                await Task.WhenAll(tasks);
+            }
+            catch (Exception) when (tasks.Any(t => t.IsCompletedSuccessfully))
+            {
+                // Some answered: go on with them (below); all failing rethrows.
+            }
+            var survivors = new List<IShardWorker>();
+            var results = new List<T>();
+            for (var i = 0; i < tasks.Count; i++)
+            {
+                if (tasks[i].IsCompletedSuccessfully)
+                {
+                    survivors.Add(live[i]);
+                    results.Add(tasks[i].Result);
+                }
+                else onLost?.Invoke(live[i], tasks[i].Exception?.GetBaseException() ?? new TaskCanceledException());
+            }
+            live = survivors;
+            return results;
+        }
+
+        var applied = await All(w => w.ApplyReducedAsync(reduced, step, cancellation));
         var changes = applied[0].Changes.ToList();
         ExpansionTestResult? test = null;
         if (applied[0].OriginalScores is { } original)
         {
             var config = seLora ?? throw new InvalidOperationException($"step {step}: a worker reported a SeLoRA test, but the run has no SeLoRA config.");
-            var layers = applied[0].Layers ?? throw new InvalidOperationException($"step {step}: {workers[0].Name} sent FI_orig without its layers.");
-            var trials = await Task.WhenAll(workers.Select(w => w.ComputeTrialAsync(step, cancellation)));
+            var layers = applied[0].Layers ?? throw new InvalidOperationException($"step {step}: {live[0].Name} sent FI_orig without its layers.");
+            var trials = await All(w => w.ComputeTrialAsync(step, cancellation));
             var trial = TrialScores.FromBuffer(GradientBuffer.Sum(trials), layers);
             var decisions = SeLoraController.Decide(layers, original, trial, config);
-            await Task.WhenAll(workers.Select(w => w.ApplyDecisionsAsync(decisions, step, cancellation)));
+            await All(w => w.ApplyDecisionsAsync(decisions, step, cancellation));
             test = new ExpansionTestResult(step, decisions);
             changes.AddRange(decisions.Where(d => d.Expand).Select(d => new RankChange(step, d.Name, d.RankBefore, d.RankBefore + 1)));
         }
-        if (checkFingerprints || changes.Count > 0) await CheckFingerprints(workers, step, cancellation);
+        if (checkFingerprints || changes.Count > 0) await CheckFingerprints(live, step, cancellation);
         return new StepResult(step, loss, test, changes);
     }
 

@@ -1,0 +1,188 @@
+using Akka.Actor;
+using Akka.Event;
+using SeLoRA.Training.Configuration;
+using SeLoRA.Training.Engine;
+
+namespace SeLoRA.Cluster.Coordination;
+
+/// <summary>
+/// Drives a run over the registered device workers: the run loop (<see cref="TrainingRun"/>, the same loop a single process
+/// runs) executes on a dedicated thread with a <see cref="ClusterReplicaGroup"/>, and its events come back here to be
+/// published. Pause, resume and stop are messages; a pause finishes the step, checkpoints and frees the workers' models.
+/// </summary>
+public sealed class TrainingCoordinator : ReceiveActor
+{
+    readonly ILoggingAdapter log = Context.GetLogger();
+    readonly List<(IActorRef Worker, string Device)> workers = [];
+    readonly HashSet<IActorRef> subscribers = [];
+    readonly CoordinatorOptions options;
+    CancellationTokenSource? cancel;
+    StartTraining? lastStart;
+    string? runName;
+    string? runDirectory;
+    string state = "idle";
+    long step;
+    string? error;
+    bool stopRequested;
+    IActorRef? pauseRequester;
+
+    public TrainingCoordinator(CoordinatorOptions options)
+    {
+        this.options = options;
+        Receive<RegisterWorker>(m =>
+        {
+            if (workers.All(w => !w.Worker.Equals(m.Worker)))
+            {
+                workers.Add((m.Worker, m.Device));
+                Context.Watch(m.Worker);
+                log.Info("worker {0} ({1}) registered; {2} in all", m.Worker.Path, m.Device, workers.Count);
+            }
+            Sender.Tell(new WorkerRegistered(m.Worker.Path.ToString(), workers.Count));
+        });
+        Receive<Terminated>(t =>
+        {
+            workers.RemoveAll(w => w.Worker.Equals(t.ActorRef));
+            subscribers.Remove(t.ActorRef);
+            log.Warning("{0} stopped; {1} worker(s) left", t.ActorRef.Path, workers.Count);
+        });
+        Receive<SubscribeTraining>(m =>
+        {
+            subscribers.Add(m.Subscriber);
+            Context.Watch(m.Subscriber);
+        });
+        Receive<StartTraining>(m => Start(m));
+        Receive<ResumeTraining>(_ =>
+        {
+            if (state != "paused" || lastStart is null)
+            {
+                Sender.Tell(new TrainingCommandRejected($"nothing to resume: the coordinator is {state}."));
+                return;
+            }
+            Start(lastStart with { Resume = "latest", RunDirectory = runDirectory, ConfigFromRun = true, StopAfterStep = null });
+        });
+        Receive<PauseTraining>(_ =>
+        {
+            if (state != "running")
+            {
+                Sender.Tell(new TrainingCommandRejected($"nothing to pause: the coordinator is {state}."));
+                return;
+            }
+            state = "pausing";
+            pauseRequester = Sender;
+            cancel!.Cancel();
+        });
+        Receive<StopTraining>(_ =>
+        {
+            if (state is not ("running" or "paused"))
+            {
+                Sender.Tell(new TrainingCommandRejected($"nothing to stop: the coordinator is {state}."));
+                return;
+            }
+            stopRequested = true;
+            if (state == "paused")
+            {
+                state = "stopped";
+                Sender.Tell(Status());
+                return;
+            }
+            state = "stopping";
+            pauseRequester = Sender;
+            cancel!.Cancel();
+        });
+        Receive<TrainingEventOccurred>(m =>
+        {
+            switch (m.Event)
+            {
+                case RunStarted started:
+                    runDirectory = started.RunDirectory;
+                    runName = started.RunName;
+                    break;
+                case StepCompleted completed:
+                    step = completed.Metric.Step;
+                    break;
+            }
+            foreach (var s in subscribers) s.Tell(m);
+        });
+        Receive<TrainingFinished>(m =>
+        {
+            error = m.Error;
+            state = m.Error is not null ? "failed"
+                : stopRequested ? "stopped"
+                : m.Result!.Completed ? "completed" : "paused";
+            if (m.Result is not null) step = m.Result.Step;
+            log.Info("run {0} {1} at step {2}{3}", m.RunName, state, step, m.Error is null ? "" : ": " + m.Error);
+            var finished = m with { Stopped = stopRequested };
+            foreach (var s in subscribers) s.Tell(finished);
+            pauseRequester?.Tell(Status());
+            pauseRequester = null;
+        });
+        Receive<GetTrainingStatus>(_ => Sender.Tell(Status()));
+    }
+
+    public static Props Props(CoordinatorOptions options) => Akka.Actor.Props.Create(() => new TrainingCoordinator(options));
+
+    TrainingStatus Status() => new(runName, state, step, workers.Count, runDirectory, error);
+
+    void Start(StartTraining m)
+    {
+        if (state is "running" or "pausing" or "stopping")
+        {
+            Sender.Tell(new TrainingCommandRejected($"run {runName} is {state}; pause or stop it first."));
+            return;
+        }
+        if (workers.Count == 0)
+        {
+            Sender.Tell(new TrainingCommandRejected("no device worker has registered; start a node with the worker role."));
+            return;
+        }
+        TrainingConfig config;
+        try
+        {
+            config = TrainingConfig.FromJson(m.ConfigJson, "StartTraining").Validate();
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException)
+        {
+            Sender.Tell(new TrainingCommandRejected(e.Message));
+            return;
+        }
+        lastStart = m;
+        stopRequested = false;
+        error = null;
+        state = "running";
+        runName = config.Name;
+        cancel = new CancellationTokenSource();
+        var self = Self;
+        var refs = workers.Select(w => w.Worker).ToList();
+        var token = cancel.Token;
+        var run = new RunOptions
+        {
+            RunsRoot = m.RunsRoot,
+            RunDirectory = m.RunDirectory,
+            Resume = m.Resume,
+            ConfigFromRun = m.ConfigFromRun,
+            StopAfterStep = m.StopAfterStep,
+            ConfigHocon = m.ConfigHocon,
+            Replicas = ClusterReplicaGroup.Factory(refs, LatentCacheRoot(config, m.RunsRoot), options.PrepareTimeout, options.StepTimeout,
+                line => self.Tell(new TrainingEventOccurred(new RunProgressed(line)))),
+        };
+        // The loop blocks on its steps: it gets its own thread and reports back by message.
+        Task.Factory.StartNew(() =>
+        {
+            try
+            {
+                var result = TrainingRun.Execute(config, run, e => self.Tell(new TrainingEventOccurred(e)), token);
+                return new TrainingFinished(result.Summary.RunName, result, null, false);
+            }
+            catch (Exception e)
+            {
+                return new TrainingFinished(config.Name, null, e.Message, false);
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).PipeTo(self);
+        Sender.Tell(new TrainingStarted(config.Name, refs.Count));
+    }
+
+    static string LatentCacheRoot(TrainingConfig config, string runsRoot) =>
+        config.Data.LatentCache.Length > 0 ? Path.GetFullPath(config.Data.LatentCache) : Path.GetFullPath(Path.Combine(runsRoot, "latent-cache"));
+
+    protected override void PostStop() => cancel?.Cancel();
+}

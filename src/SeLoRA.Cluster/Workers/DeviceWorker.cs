@@ -1,0 +1,105 @@
+using Akka.Actor;
+using Akka.Event;
+using SeLoRA.Torch.Devices;
+using SeLoRA.Training.Configuration;
+using SeLoRA.Training.Engine;
+
+namespace SeLoRA.Cluster.Workers;
+
+/// <summary>
+/// One device's model replica. It runs on its own thread (a pinned dispatcher): TorchSharp's dispose scopes are
+/// thread-bound and a step blocks the device anyway, so each message is handled to completion before the next. Every
+/// step phase calls <see cref="TrainingReplica"/>, the same step logic a single-process run uses.
+/// </summary>
+public sealed class DeviceWorker : ReceiveActor
+{
+    /// <summary>The dispatcher every device worker runs on: one dedicated thread per actor.</summary>
+    public const string Dispatcher = "selora-device-worker-dispatcher";
+
+    readonly string device;
+    readonly ILoggingAdapter log = Context.GetLogger();
+    TrainingReplica? replica;
+
+    public DeviceWorker(string device)
+    {
+        this.device = device;
+        Receive<PrepareReplica>(m => Reply(() => Prepare(m)));
+        Receive<ComputeShard>(m => Reply(() =>
+        {
+            var (loss, gradients) = Replica.ComputeShard(m.DatasetIndices, m.Step);
+            return new ShardComputed(m.Step, loss, gradients);
+        }));
+        Receive<ApplyReduced>(m => Reply(() =>
+        {
+            var (original, changes) = Replica.ApplyReduced(m.Reduced, m.Step);
+            return new ReducedApplied(m.Step, original, original is null ? null : Replica.Controller!.LayerStates().ToArray(), changes.ToArray());
+        }));
+        Receive<ComputeTrial>(m => Reply(() => new TrialComputed(m.Step, Replica.ComputeTrialShard(m.Step))));
+        Receive<ApplyDecisions>(m => Reply(() => new DecisionsApplied(m.Step, Replica.ApplyDecisions(m.Decisions, m.Step).ToArray())));
+        Receive<GetFingerprint>(_ => Reply(() => new FingerprintReported(Name, Replica.Fingerprint())));
+        Receive<ValidateReplica>(_ => Reply(() => new ReplicaValidated(Replica.Validate())));
+        Receive<WriteCheckpointFiles>(m => Reply(() =>
+        {
+            Replica.WriteCheckpoint(m.Directory);
+            return new CheckpointFilesWritten(m.Directory);
+        }));
+        Receive<GetLayers>(_ => Reply(() => new LayersReported(
+            Replica.Adapters.Layers.Select(SeLoRA.Adapters.Reporting.AdaptedLayerInfo.FromAdapter).ToArray(),
+            new Dictionary<string, int>(Replica.Adapters.Ranks()))));
+        Receive<ReleaseReplica>(_ => Reply(() =>
+        {
+            replica?.Dispose();
+            replica = null;
+            return new ReplicaReleased(Name);
+        }));
+    }
+
+    public static Props Props(string device) => Akka.Actor.Props.Create(() => new DeviceWorker(device)).WithDispatcher(Dispatcher);
+
+    string Name => Self.Path.ToString();
+
+    TrainingReplica Replica => replica ?? throw new InvalidOperationException($"{Name} holds no replica: send PrepareReplica first.");
+
+    object Prepare(PrepareReplica m)
+    {
+        replica?.Dispose();
+        replica = null;
+        var config = TrainingConfig.FromJson(m.ConfigJson, $"run {m.RunName}");
+        var target = DevicePicker.Pick(device, "worker device");
+        var models = SeLoRA.Diffusion.Pipelines.StableDiffusionModels.Load(config.BaseModel);
+        try
+        {
+            models.To(target);
+            var data = TrainingData.Prepare(config, models, new RunLayout(m.RunDirectory), m.LatentCacheRoot, line => log.Debug("{0}", line));
+            replica = TrainingReplica.Create(config, data, target, m.TotalSteps, m.CheckpointDirectory, models);
+        }
+        catch
+        {
+            models.Dispose();
+            throw;
+        }
+        log.Info("replica of run {0} ready on {1}", m.RunName, target);
+        return new ReplicaPrepared(Name, replica.Fingerprint());
+    }
+
+    void Reply(Func<object> work)
+    {
+        object answer;
+        try
+        {
+            answer = work();
+        }
+        catch (Exception e)
+        {
+            log.Error(e, "{0} failed", Name);
+            answer = new WorkerFailed(Name, e.Message);
+        }
+        Sender.Tell(answer);
+    }
+
+    protected override void PostStop()
+    {
+        replica?.Dispose();
+        replica = null;
+    }
+}
