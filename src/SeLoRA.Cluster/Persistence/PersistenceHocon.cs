@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using Akka.Persistence.Sql;
 using Microsoft.Data.Sqlite;
 using SeLoRA.Cluster.Hosting;
 using SeLoRA.Cluster.Runs;
@@ -72,7 +73,10 @@ public static class PersistenceHocon
         return connectionString;
     }
 
-    /// <summary>The journal, snapshot store and query journal on <paramref name="connectionString"/>, plus the run serializer.</summary>
+    /// <summary>
+    /// The journal, snapshot store and query journal on <paramref name="connectionString"/>, plus the run serializer, over
+    /// the plugin's own defaults (without Akka.Persistence.Sql.Hosting nothing else adds them).
+    /// </summary>
     public static Config For(string provider, string connectionString)
     {
         var cs = Quote(connectionString);
@@ -101,7 +105,7 @@ public static class PersistenceHocon
                 write-plugin = "{{JournalPluginId}}"
               }
             }
-            """).WithFallback(RunMessageSerializer.Hocon);
+            """).WithFallback(RunMessageSerializer.Hocon).WithFallback(SqlPersistence.DefaultConfiguration);
     }
 
     /// <summary>A HOCON quoted string (paths and passwords may hold quotes, backslashes or '$').</summary>

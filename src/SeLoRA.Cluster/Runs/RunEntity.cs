@@ -19,6 +19,7 @@ public sealed class RunEntity : ReceivePersistentActor
     readonly ILoggingAdapter _log = Context.GetLogger();
     RunState _state;
     long? _recoveredFromSnapshot;
+    long? _lastSnapshotSaved;
 
     public RunEntity(string runName, RunEntityOptions options)
     {
@@ -38,10 +39,11 @@ public sealed class RunEntity : ReceivePersistentActor
             _log.Debug("run {0} recovered: {1} at step {2}, {3} events, snapshot {4}", RunName, _state.Status, _state.Step, LastSequenceNr,
                 _recoveredFromSnapshot?.ToString() ?? "none"));
 
-        Command<GetRunStatus>(_ => Sender.Tell(new RunStatus(_state, LastSequenceNr, _recoveredFromSnapshot)));
+        Command<GetRunStatus>(_ => Sender.Tell(new RunStatus(_state, LastSequenceNr, _recoveredFromSnapshot, _lastSnapshotSaved)));
         Command<IRunCommand>(Handle);
         Command<SaveSnapshotSuccess>(s =>
         {
+            _lastSnapshotSaved = Math.Max(_lastSnapshotSaved ?? 0, s.Metadata.SequenceNr);
             if (s.Metadata.SequenceNr > 1)
                 DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
         });

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Runtime.Serialization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Akka.Actor;
@@ -33,6 +34,8 @@ public sealed class RunMessageSerializer(ExtendedActorSystem system) : Serialize
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        // Stored, never embedded in a web page: keep quotes and non-ASCII readable in the database.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         Converters = { new JsonStringEnumConverter() },
     };

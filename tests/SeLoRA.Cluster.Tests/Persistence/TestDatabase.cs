@@ -69,7 +69,7 @@ public sealed class TestDatabase : IAsyncDisposable
         }
         try
         {
-            Directory.Delete(DataDirectory, recursive: true);
+            if (Environment.GetEnvironmentVariable("KEEPDB") == null) Directory.Delete(DataDirectory, recursive: true);
         }
         catch (IOException)
         {
