@@ -69,7 +69,7 @@ public sealed class TestDatabase : IAsyncDisposable
         }
         try
         {
-            if (Environment.GetEnvironmentVariable("KEEPDB") == null) Directory.Delete(DataDirectory, recursive: true);
+            Directory.Delete(DataDirectory, recursive: true);
         }
         catch (IOException)
         {
