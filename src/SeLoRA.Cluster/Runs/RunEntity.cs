@@ -20,6 +20,7 @@ public sealed class RunEntity : ReceivePersistentActor
     RunState _state;
     long? _recoveredFromSnapshot;
     long? _lastSnapshotSaved;
+    (IActorRef Sender, string Command)? _pending;
 
     public RunEntity(string runName, RunEntityOptions options)
     {
@@ -78,12 +79,30 @@ public sealed class RunEntity : ReceivePersistentActor
             Sender.Tell(new CommandRejected(RunName, command.GetType().Name, _state.Status, rejection!));
             return;
         }
+        _pending = (Sender, command.GetType().Name);
         Persist(e, persisted =>
         {
+            _pending = null;
             _state = _state.Apply(persisted);
             Sender.Tell(persisted);
             if (_options.SnapshotEvery > 0 && LastSequenceNr % _options.SnapshotEvery == 0) SaveSnapshot(_state);
         });
+    }
+
+    /// <summary>The journal refused the event (it could not be serialized): the command's sender learns why; the entity carries on.</summary>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _pending?.Sender.Tell(new CommandRejected(RunName, _pending.Value.Command, _state.Status, $"the journal rejected the event: {cause.Message}"));
+        _pending = null;
+        base.OnPersistRejected(cause, @event, sequenceNr);
+    }
+
+    /// <summary>The journal failed (database down): the sender gets a failure now instead of a timeout; the entity stops, as Akka requires.</summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _pending?.Sender.Tell(new Status.Failure(new IOException($"run {RunName}: the journal failed to store {@event.GetType().Name}: {cause.Message}", cause)));
+        _pending = null;
+        base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     static string CheckName(string runName) =>
