@@ -102,7 +102,7 @@ public static class TrainCommand
             var interactive = !noProgress && console.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
             var view = new TrainingProgressView(console, interactive, training.Runtime.LogEverySeconds);
             // Through the actors: a coordinator and the configured device workers in this process.
-            var result = view.Run(observe => SeLoRA.Cluster.Coordination.LocalTraining.Run(config, training, options, observe, cancel.Token));
+            var result = view.Run(observe => SeLoRA.Cluster.Coordination.LocalTraining.Run(config, training, options, observe, cancel.Token, settings: settings));
             var writer = console.Profile.Out.Writer;
             writer.WriteLine();
             foreach (var line in SummaryMarkdown.ConsoleLines(result.Summary)) writer.WriteLine(line);

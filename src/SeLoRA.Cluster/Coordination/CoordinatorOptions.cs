@@ -1,7 +1,12 @@
+using SeLoRA.Cluster.Runs;
+
 namespace SeLoRA.Cluster.Coordination;
 
 /// <summary>Timeouts of the coordinator's waits on its workers.</summary>
-public sealed record CoordinatorOptions(TimeSpan PrepareTimeout, TimeSpan StepTimeout)
+/// <param name="Persist">Record each run as an event-sourced entity (needs akka.persistence configured, e.g. PersistenceHocon).</param>
+/// <param name="StepsPerRecord">Steps batched into one StepsCompleted event.</param>
+public sealed record CoordinatorOptions(TimeSpan PrepareTimeout, TimeSpan StepTimeout, bool Persist = false, int StepsPerRecord = 20,
+    RunEntityOptions? EntityOptions = null)
 {
     public static CoordinatorOptions Default { get; } = new(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(5));
 }

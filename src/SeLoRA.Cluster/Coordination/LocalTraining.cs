@@ -13,15 +13,22 @@ namespace SeLoRA.Cluster.Coordination;
 /// </summary>
 public static class LocalTraining
 {
+    /// <param name="settings">When given, runs are recorded in the configured database (SQLite by default).</param>
     public static RunResult Run(Config hocon, TrainingConfig config, RunOptions options, Action<TrainingEvent>? observe = null,
-        CancellationToken cancellation = default, CoordinatorOptions? coordinatorOptions = null)
+        CancellationToken cancellation = default, CoordinatorOptions? coordinatorOptions = null, SeLoRA.Cluster.Hosting.SeloraSettings? settings = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         observe ??= _ => { };
+        coordinatorOptions ??= CoordinatorOptions.Default with { Persist = settings is not null };
+        if (settings is not null)
+        {
+            hocon = SeLoRA.Cluster.Persistence.PersistenceHocon.For(settings).WithFallback(hocon);
+            coordinatorOptions = coordinatorOptions with { EntityOptions = SeLoRA.Cluster.Runs.RunEntityOptions.FromConfig(hocon) };
+        }
         using var system = ActorSystem.Create("selora-local", hocon);
         try
         {
-            var coordinator = system.ActorOf(TrainingCoordinator.Props(coordinatorOptions ?? CoordinatorOptions.Default), "coordinator");
+            var coordinator = system.ActorOf(TrainingCoordinator.Props(coordinatorOptions), "coordinator");
             var devices = Devices(config.Runtime.Device, config.Runtime.Workers);
             for (var w = 0; w < devices.Count; w++)
             {

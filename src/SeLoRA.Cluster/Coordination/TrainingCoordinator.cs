@@ -25,6 +25,7 @@ public sealed class TrainingCoordinator : ReceiveActor
     string? error;
     bool stopRequested;
     IActorRef? pauseRequester;
+    RunRecorder? recorder;
 
     public TrainingCoordinator(CoordinatorOptions options)
     {
@@ -96,13 +97,17 @@ public sealed class TrainingCoordinator : ReceiveActor
                 case RunStarted started:
                     runDirectory = started.RunDirectory;
                     runName = started.RunName;
+                    if (options.Persist) recorder = new RunRecorder(Entity(started.RunName), Self, options.StepsPerRecord, workers.Count);
                     break;
                 case StepCompleted completed:
                     step = completed.Metric.Step;
                     break;
             }
+            recorder?.On(m.Event);
             foreach (var s in subscribers) s.Tell(m);
         });
+        Receive<SeLoRA.Cluster.Runs.CommandRejected>(m => log.Warning("run entity refused {0}: {1}", m.Command, m.Reason));
+        Receive<SeLoRA.Cluster.Runs.Events.IRunEvent>(_ => { });
         Receive<TrainingFinished>(m =>
         {
             error = m.Error;
@@ -110,6 +115,7 @@ public sealed class TrainingCoordinator : ReceiveActor
                 : stopRequested ? "stopped"
                 : m.Result!.Completed ? "completed" : "paused";
             if (m.Result is not null) step = m.Result.Step;
+            recorder?.Finished(m.Result, m.Error, stopRequested);
             log.Info("run {0} {1} at step {2}{3}", m.RunName, state, step, m.Error is null ? "" : ": " + m.Error);
             var finished = m with { Stopped = stopRequested };
             foreach (var s in subscribers) s.Tell(finished);
@@ -120,6 +126,14 @@ public sealed class TrainingCoordinator : ReceiveActor
     }
 
     public static Props Props(CoordinatorOptions options) => Akka.Actor.Props.Create(() => new TrainingCoordinator(options));
+
+    /// <summary>The run's persistent entity, a child named after the run.</summary>
+    IActorRef Entity(string name)
+    {
+        var childName = SeLoRA.Cluster.Runs.RunEntity.ActorNameFor(name);
+        var child = Context.Child(childName);
+        return child.IsNobody() ? Context.ActorOf(SeLoRA.Cluster.Runs.RunEntity.Props(name, options.EntityOptions), childName) : child;
+    }
 
     TrainingStatus Status() => new(runName, state, step, workers.Count, runDirectory, error);
 

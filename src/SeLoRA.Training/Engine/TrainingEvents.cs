@@ -7,7 +7,8 @@ public abstract record TrainingEvent;
 
 /// <summary>The run is set up and about to train from <paramref name="StartStep"/>.</summary>
 public sealed record RunStarted(string RunName, string RunDirectory, long StartStep, long TotalSteps, int StepsPerEpoch,
-    int TrainCount, int ValidCount, int TestCount, int TotalRank, long TrainableParameters, bool Resumed) : TrainingEvent;
+    int TrainCount, int ValidCount, int TestCount, int TotalRank, long TrainableParameters, bool Resumed,
+    string ConfigJson = "", string ConfigHash = "", string BaseModelHash = "", IReadOnlyDictionary<string, int>? Ranks = null) : TrainingEvent;
 
 public sealed record StepCompleted(StepMetric Metric, long TotalSteps) : TrainingEvent;
 

@@ -153,7 +153,8 @@ public sealed class TrainingRun : IDisposable
         var parametersStart = resumeFrom is null ? TrainableParameters() : (long?)null;
 
         observe(new RunStarted(config.Name, layout.Directory, current, totalSteps, sampler.BatchesPerEpoch, data.TrainExamples.Count,
-            ValidationCount(data), data.TestExamples.Count, TotalRank(), TrainableParameters(), resumeFrom is not null));
+            ValidationCount(data), data.TestExamples.Count, TotalRank(), TrainableParameters(), resumeFrom is not null,
+            config.ToJson(), config.Hash, baseHash, replicas.Ranks()));
         clock.Start();
         if (resumeFrom is null && config.Validation.AtStart)
         {
