@@ -1,0 +1,145 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace SeLoRA.Cluster.Transport;
+
+/// <summary>
+/// Listens for tensor frames and files complete, verified buffers in an inbox. Each connection is served by its own
+/// background thread with blocking reads straight into the destination float[]: no copies, and nothing of this touches
+/// Akka's remoting connection, so heartbeats never queue behind gradient bytes.
+/// </summary>
+public sealed class TensorChannelServer : IDisposable
+{
+    readonly TcpListener listener;
+    readonly TensorInbox inbox;
+    readonly long maxElements;
+    readonly int socketBufferBytes;
+    readonly Action<string>? log;
+    readonly CancellationTokenSource stopping = new();
+    readonly HashSet<Socket> connections = [];
+    readonly Task acceptLoop;
+
+    public TensorChannelServer(IPAddress bindAddress, int port, TensorInbox inbox, long maxElements = TensorFrame.MaxElements,
+        int socketBufferBytes = 4 << 20, Action<string>? log = null)
+    {
+        this.inbox = inbox;
+        this.maxElements = Math.Min(maxElements, TensorFrame.MaxElements);
+        this.socketBufferBytes = socketBufferBytes;
+        this.log = log;
+        listener = new TcpListener(bindAddress, port);
+        try
+        {
+            listener.Start(backlog: 64);
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"tensor channel: cannot listen on {bindAddress}:{port}: {e.Message}", e);
+        }
+        EndPoint = (IPEndPoint)listener.LocalEndpoint;
+        acceptLoop = Task.Run(AcceptLoopAsync);
+    }
+
+    /// <summary>Where it listens; the port is the real one when 0 (ephemeral) was asked for.</summary>
+    public IPEndPoint EndPoint { get; }
+
+    public TensorInbox Inbox => inbox;
+
+    async Task AcceptLoopAsync()
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptSocketAsync(stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                log?.Invoke($"tensor channel {EndPoint}: accept failed: {e.Message}");
+                continue;
+            }
+            socket.NoDelay = true;
+            socket.ReceiveBufferSize = socketBufferBytes;
+            socket.SendBufferSize = 64 << 10;
+            lock (connections)
+            {
+                if (stopping.IsCancellationRequested) { socket.Dispose(); return; }
+                connections.Add(socket);
+            }
+            new Thread(() => Serve(socket)) { IsBackground = true, Name = $"tensor-channel {socket.RemoteEndPoint}" }.Start();
+        }
+    }
+
+    void Serve(Socket socket)
+    {
+        var remote = socket.RemoteEndPoint?.ToString() ?? "?";
+        using var stream = new NetworkStream(socket, ownsSocket: true);
+        TensorInbox.Arrival? arrival = null;
+        TensorFrameHeader header = default;
+        try
+        {
+            while (true)
+            {
+                var next = TensorFrame.ReadHeader(stream);
+                if (next == null) return;
+                header = next.Value;
+                if (header.ElementCount < 0 || header.ElementCount > maxElements)
+                {
+                    TensorFrame.WriteStatus(stream, header.ElementCount < 0 ? TensorFrameStatus.BadHeader : TensorFrameStatus.TooLarge, header.TransferId);
+                    continue;
+                }
+                arrival = inbox.Begin(header, remote);
+                if (arrival == null)
+                {
+                    TensorFrame.WriteStatus(stream, TensorFrameStatus.DuplicateTransfer, header.TransferId);
+                    continue;
+                }
+                TensorFrame.WriteStatus(stream, TensorFrameStatus.Accepted, header.TransferId);
+                var data = GC.AllocateUninitializedArray<float>(checked((int)header.ElementCount));
+                TensorFrame.ReadPayload(stream, data, arrival.Progress);
+                var checksum = TensorFrame.Checksum(data);
+                if (checksum != header.Checksum)
+                {
+                    arrival.Fail($"checksum mismatch: XXH64 0x{checksum:X16} of the {header.PayloadBytes:N0} bytes received, " +
+                                 $"0x{header.Checksum:X16} announced by {header.Sender} ({remote}); the buffer was refused.");
+                    arrival = null;
+                    TensorFrame.WriteStatus(stream, TensorFrameStatus.ChecksumMismatch, header.TransferId);
+                    continue;
+                }
+                arrival.Complete(data);
+                arrival = null;
+                TensorFrame.WriteStatus(stream, TensorFrameStatus.Completed, header.TransferId);
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or InvalidDataException or ObjectDisposedException)
+        {
+            if (arrival != null)
+                arrival.Fail($"connection from {header.Sender} ({remote}) lost after " +
+                             $"{TensorInbox.Describe(arrival.BytesReceived, header.PayloadBytes)}: {e.Message}");
+            else if (e is InvalidDataException)
+                log?.Invoke($"tensor channel {EndPoint}: dropped connection from {remote}: {e.Message}");
+        }
+        finally
+        {
+            lock (connections) connections.Remove(socket);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (stopping.IsCancellationRequested) return;
+        stopping.Cancel();
+        listener.Stop();
+        lock (connections)
+        {
+            foreach (var socket in connections) socket.Dispose();
+            connections.Clear();
+        }
+        try { acceptLoop.Wait(TimeSpan.FromSeconds(2)); } catch (AggregateException) { }
+        stopping.Dispose();
+    }
+}
