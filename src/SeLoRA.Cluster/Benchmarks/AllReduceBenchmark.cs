@@ -88,12 +88,10 @@ public static class AllReduceBenchmark
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        using var sideA = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, SendBufferSize = 4 << 20, ReceiveBufferSize = 4 << 20 };
+        using var sideA = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         sideA.Connect((IPEndPoint)listener.LocalEndpoint);
         using var sideB = listener.AcceptSocket();
         sideB.NoDelay = true;
-        sideB.SendBufferSize = 4 << 20;
-        sideB.ReceiveBufferSize = 4 << 20;
         using var streamA = new NetworkStream(sideA);
         using var streamB = new NetworkStream(sideB);
         var clock = Stopwatch.StartNew();

@@ -16,7 +16,7 @@ public sealed class TensorChannelClient : IDisposable
     readonly int socketBufferBytes;
     volatile bool disposed;
 
-    public TensorChannelClient(TimeSpan connectTimeout, TimeSpan answerTimeout, int socketBufferBytes = 4 << 20)
+    public TensorChannelClient(TimeSpan connectTimeout, TimeSpan answerTimeout, int socketBufferBytes = 0)
     {
         this.connectTimeout = connectTimeout;
         this.answerTimeout = answerTimeout;
@@ -36,7 +36,8 @@ public sealed class TensorChannelClient : IDisposable
 
     void Send(TensorChannelEndpoint endpoint, Guid transferId, ReadOnlyMemory<float> data, string sender, string target, CancellationToken cancellationToken)
     {
-        var header = new TensorFrameHeader(transferId, data.Length, TensorFrame.Checksum(data.Span), sender);
+        var header = new TensorFrameHeader(transferId, data.Length, sender);
+        ulong checksum = 0;
         var key = endpoint.ToString();
         var where = $"{target} (tensor channel {endpoint})";
         long sent = 0;
@@ -56,15 +57,15 @@ public sealed class TensorChannelClient : IDisposable
                 if (accepted != TensorFrameStatus.Accepted)
                 {
                     ReturnIdle(key, stream);
-                    throw Refused(transferId, accepted, where, header);
+                    throw Refused(transferId, accepted, where, header, 0);
                 }
                 phase = "sending the payload";
-                TensorFrame.WritePayload(stream, data.Span, written => sent = written);
+                checksum = TensorFrame.WritePayload(stream, data.Span, written => sent = written);
                 phase = "waiting for the receiver's verification";
                 var verdict = TensorFrame.ReadStatus(stream, transferId);
                 cancellationToken.ThrowIfCancellationRequested();
                 ReturnIdle(key, stream);
-                if (verdict != TensorFrameStatus.Completed) throw Refused(transferId, verdict, where, header);
+                if (verdict != TensorFrameStatus.Completed) throw Refused(transferId, verdict, where, header, checksum);
                 return;
             }
             catch (Exception e) when (e is not TensorTransferException && e is IOException or SocketException or ObjectDisposedException or InvalidDataException)
@@ -81,7 +82,8 @@ public sealed class TensorChannelClient : IDisposable
 
     NetworkStream Connect(TensorChannelEndpoint endpoint, CancellationToken cancellationToken)
     {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, SendBufferSize = socketBufferBytes, ReceiveBufferSize = 64 << 10 };
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (socketBufferBytes > 0) socket.SendBufferSize = socketBufferBytes;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -104,12 +106,12 @@ public sealed class TensorChannelClient : IDisposable
         }
     }
 
-    static TensorTransferException Refused(Guid transferId, TensorFrameStatus status, string where, in TensorFrameHeader header) =>
+    static TensorTransferException Refused(Guid transferId, TensorFrameStatus status, string where, in TensorFrameHeader header, ulong checksum) =>
         new(transferId, status switch
         {
             TensorFrameStatus.DuplicateTransfer => $"transfer {transferId}: refused by {where}: a transfer with this id is already arriving or waiting there.",
             TensorFrameStatus.TooLarge => $"transfer {transferId}: refused by {where}: {header.ElementCount:N0} floats exceed its limit.",
-            TensorFrameStatus.ChecksumMismatch => $"transfer {transferId}: refused by {where}: checksum mismatch on arrival ({header.PayloadBytes:N0} bytes, XXH64 0x{header.Checksum:X16} sent).",
+            TensorFrameStatus.ChecksumMismatch => $"transfer {transferId}: refused by {where}: checksum mismatch on arrival ({header.PayloadBytes:N0} bytes, XXH64 0x{checksum:X16} sent).",
             _ => $"transfer {transferId}: refused by {where}: {status}.",
         });
 

@@ -13,20 +13,20 @@ public sealed class TensorChannelServer : IDisposable
     readonly TcpListener listener;
     readonly TensorInbox inbox;
     readonly long maxElements;
-    readonly int socketBufferBytes;
     readonly Action<string>? log;
     readonly CancellationTokenSource stopping = new();
     readonly HashSet<Socket> connections = [];
     readonly Task acceptLoop;
 
     public TensorChannelServer(IPAddress bindAddress, int port, TensorInbox inbox, long maxElements = TensorFrame.MaxElements,
-        int socketBufferBytes = 4 << 20, Action<string>? log = null)
+        int socketBufferBytes = 0, Action<string>? log = null)
     {
         this.inbox = inbox;
         this.maxElements = Math.Min(maxElements, TensorFrame.MaxElements);
-        this.socketBufferBytes = socketBufferBytes;
         this.log = log;
         listener = new TcpListener(bindAddress, port);
+        // Set before listening: accepted sockets inherit it, and the window scale is fixed at the handshake.
+        if (socketBufferBytes > 0) listener.Server.ReceiveBufferSize = socketBufferBytes;
         try
         {
             listener.Start(backlog: 64);
@@ -63,8 +63,6 @@ public sealed class TensorChannelServer : IDisposable
                 continue;
             }
             socket.NoDelay = true;
-            socket.ReceiveBufferSize = socketBufferBytes;
-            socket.SendBufferSize = 64 << 10;
             lock (connections)
             {
                 if (stopping.IsCancellationRequested) { socket.Dispose(); return; }
@@ -100,12 +98,11 @@ public sealed class TensorChannelServer : IDisposable
                 }
                 TensorFrame.WriteStatus(stream, TensorFrameStatus.Accepted, header.TransferId);
                 var data = GC.AllocateUninitializedArray<float>(checked((int)header.ElementCount));
-                TensorFrame.ReadPayload(stream, data, arrival.Progress);
-                var checksum = TensorFrame.Checksum(data);
-                if (checksum != header.Checksum)
+                var check = TensorFrame.ReadPayload(stream, data, arrival.Progress);
+                if (!check.Intact)
                 {
-                    arrival.Fail($"checksum mismatch: XXH64 0x{checksum:X16} of the {header.PayloadBytes:N0} bytes received, " +
-                                 $"0x{header.Checksum:X16} announced by {header.Sender} ({remote}); the buffer was refused.");
+                    arrival.Fail($"checksum mismatch: XXH64 0x{check.Computed:X16} of the {header.PayloadBytes:N0} bytes received, " +
+                                 $"0x{check.Announced:X16} announced by {header.Sender} ({remote}); the buffer was refused.");
                     arrival = null;
                     TensorFrame.WriteStatus(stream, TensorFrameStatus.ChecksumMismatch, header.TransferId);
                     continue;

@@ -81,7 +81,7 @@ public sealed class TensorInbox
     /// <summary>A buffer this node sends to itself: no wire, but the same bookkeeping.</summary>
     internal bool DeliverLocal(Guid transferId, float[] data, string sender)
     {
-        var arrival = Begin(new TensorFrameHeader(transferId, data.Length, 0, sender), "in-process");
+        var arrival = Begin(new TensorFrameHeader(transferId, data.Length, sender), "in-process");
         if (arrival == null) return false;
         arrival.Progress((long)data.Length * sizeof(float));
         arrival.Complete(data);

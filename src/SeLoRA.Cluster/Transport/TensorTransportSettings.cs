@@ -25,8 +25,8 @@ public sealed record TensorTransportSettings
     public TimeSpan ResolveTimeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>How long a complete buffer nobody claimed is kept.</summary>
     public TimeSpan UnclaimedRetention { get; init; } = TimeSpan.FromMinutes(10);
-    /// <summary>Kernel socket buffer for the bulk direction of each connection.</summary>
-    public int SocketBufferBytes { get; init; } = 4 << 20;
+    /// <summary>Kernel socket buffer for the bulk direction of each connection; 0 leaves Linux's autotuning on (setting one turns it off).</summary>
+    public int SocketBufferBytes { get; init; }
 
     /// <summary>Reads selora.tensor-channel when present (every key optional), else the defaults above.</summary>
     public static TensorTransportSettings FromConfig(Config config)

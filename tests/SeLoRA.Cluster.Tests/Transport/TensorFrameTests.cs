@@ -45,21 +45,36 @@ public sealed class TensorFrameTests
     {
         var data = Awkward(count, count);
         var id = Guid.NewGuid();
-        var header = new TensorFrameHeader(id, count, TensorFrame.Checksum(data), "akka.tcp://selora@10.0.0.1:4053 é");
+        var header = new TensorFrameHeader(id, count, "akka.tcp://selora@10.0.0.1:4053 é");
         using var stream = new MemoryStream();
         TensorFrame.WriteHeader(stream, header);
-        TensorFrame.WritePayload(stream, data);
-        Assert.Equal(TensorFrame.FixedHeaderBytes + Encoding.UTF8.GetByteCount(header.Sender) + 4L * count, stream.Length);
+        var sent = TensorFrame.WritePayload(stream, data);
+        Assert.Equal(TensorFrame.Checksum(data), sent);
+        Assert.Equal(TensorFrame.FixedHeaderBytes + Encoding.UTF8.GetByteCount(header.Sender) + 4L * count + 8, stream.Length);
         stream.Position = 0;
         var read = TensorFrame.ReadHeader(stream);
         Assert.Equal(header, read);
         var back = new float[count];
         long progress = 0;
-        TensorFrame.ReadPayload(stream, back, bytes => progress = bytes);
+        var check = TensorFrame.ReadPayload(stream, back, bytes => progress = bytes);
         AssertBitExact(data, back);
         Assert.Equal(4L * count, progress);
-        Assert.Equal(header.Checksum, TensorFrame.Checksum(back));
+        Assert.Equal(new TensorPayloadCheck(sent, sent), check);
         Assert.Null(TensorFrame.ReadHeader(stream)); // clean end of stream
+    }
+
+    [Fact]
+    public void Streamed_hash_equals_one_shot_hash_whatever_the_pieces()
+    {
+        var bytes = new byte[1000];
+        new Random(3).NextBytes(bytes);
+        var expected = XxHash64.Hash(bytes);
+        foreach (var piece in new[] { 1, 7, 31, 32, 33, 100, 999 })
+        {
+            var state = new XxHash64();
+            for (var i = 0; i < bytes.Length; i += piece) state.Append(bytes.AsSpan(i, Math.Min(piece, bytes.Length - i)));
+            Assert.Equal(expected, state.Digest());
+        }
     }
 
     [Fact]
