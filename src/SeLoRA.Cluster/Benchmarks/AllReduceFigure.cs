@@ -1,7 +1,7 @@
 namespace SeLoRA.Cluster.Benchmarks;
 
 /// <summary>
-/// One size of <see cref="AllReduceBenchmark"/>: median seconds of an all-reduce (A->B, sum, B->A) through the tensor
+/// One size of <see cref="AllReduceBenchmark"/>: best seconds of an all-reduce (A->B, sum, B->A) through the tensor
 /// transport and of the same bytes over a plain loopback socket. MB/s counts both directions (2 x Megabytes per round).
 /// </summary>
 public sealed record AllReduceFigure(int Megabytes, double TransportSeconds, double RawTcpSeconds)

@@ -43,7 +43,7 @@ public sealed class TensorChannelClient : IDisposable
         long sent = 0;
         var phase = "connecting";
         NetworkStream? stream = null;
-        // A pooled connection may have been closed by the peer meanwhile; that shows at the first write, so retry once on a fresh one.
+        // A pooled connection the peer closed meanwhile is usually seen by TryTakeIdle; one that fails before any payload byte left gets one retry.
         for (var attempt = 0; ; attempt++)
         {
             var pooled = TryTakeIdle(key, out stream);
@@ -53,12 +53,6 @@ public sealed class TensorChannelClient : IDisposable
                 using var cancel = cancellationToken.Register(s => ((NetworkStream)s!).Socket.Dispose(), stream);
                 phase = "sending the header";
                 TensorFrame.WriteHeader(stream, header);
-                var accepted = TensorFrame.ReadStatus(stream, transferId);
-                if (accepted != TensorFrameStatus.Accepted)
-                {
-                    ReturnIdle(key, stream);
-                    throw Refused(transferId, accepted, where, header, 0);
-                }
                 phase = "sending the payload";
                 checksum = TensorFrame.WritePayload(stream, data.Span, written => sent = written);
                 phase = "waiting for the receiver's verification";
@@ -118,7 +112,15 @@ public sealed class TensorChannelClient : IDisposable
     bool TryTakeIdle(string key, out NetworkStream? stream)
     {
         stream = null;
-        return idle.TryGetValue(key, out var bag) && bag.TryTake(out stream);
+        if (!idle.TryGetValue(key, out var bag)) return false;
+        while (bag.TryTake(out stream))
+        {
+            // An idle connection has nothing to read; readable means the peer closed it (or sent garbage).
+            if (!stream.Socket.Poll(0, SelectMode.SelectRead)) return true;
+            stream.Dispose();
+        }
+        stream = null;
+        return false;
     }
 
     void ReturnIdle(string key, NetworkStream stream)

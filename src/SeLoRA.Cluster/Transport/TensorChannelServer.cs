@@ -87,16 +87,19 @@ public sealed class TensorChannelServer : IDisposable
                 header = next.Value;
                 if (header.ElementCount < 0 || header.ElementCount > maxElements)
                 {
+                    // The payload that follows cannot be trusted or is not wanted: answer, then drop the connection.
                     TensorFrame.WriteStatus(stream, header.ElementCount < 0 ? TensorFrameStatus.BadHeader : TensorFrameStatus.TooLarge, header.TransferId);
-                    continue;
+                    log?.Invoke($"tensor channel {EndPoint}: refused transfer {header.TransferId} of {header.ElementCount:N0} floats from {header.Sender} ({remote}); limit {maxElements:N0}.");
+                    return;
                 }
                 arrival = inbox.Begin(header, remote);
                 if (arrival == null)
                 {
+                    // No handshake before the payload (it would cost a round trip per transfer): skip it, then refuse.
+                    TensorFrame.SkipPayload(stream, header.ElementCount);
                     TensorFrame.WriteStatus(stream, TensorFrameStatus.DuplicateTransfer, header.TransferId);
                     continue;
                 }
-                TensorFrame.WriteStatus(stream, TensorFrameStatus.Accepted, header.TransferId);
                 var data = GC.AllocateUninitializedArray<float>(checked((int)header.ElementCount));
                 var check = TensorFrame.ReadPayload(stream, data, arrival.Progress);
                 if (!check.Intact)

@@ -125,6 +125,18 @@ public static class TensorFrame
         return new TensorPayloadCheck(BinaryPrimitives.ReadUInt64LittleEndian(trailer), hash.Digest());
     }
 
+    /// <summary>Reads and discards a payload and its trailer (a refused transfer, so the connection stays in step).</summary>
+    public static void SkipPayload(Stream stream, long elementCount)
+    {
+        var buffer = new byte[64 << 10];
+        for (var rest = elementCount * sizeof(float) + 8; rest > 0;)
+        {
+            var n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, rest));
+            if (n == 0) throw new EndOfStreamException("tensor frame: the stream ended inside a refused payload.");
+            rest -= n;
+        }
+    }
+
     public static void WriteStatus(Stream stream, TensorFrameStatus status, Guid transferId)
     {
         Span<byte> buffer = stackalloc byte[StatusBytes];

@@ -1,9 +1,8 @@
 namespace SeLoRA.Cluster.Transport;
 
-/// <summary>The receiver's one-byte answers: after a header (Accepted or a refusal) and after the payload (Completed or a refusal).</summary>
+/// <summary>The receiver's one-byte answer after each frame: Completed (count and checksum verified) or why it was refused.</summary>
 public enum TensorFrameStatus : byte
 {
-    Accepted = 1,
     Completed = 2,
     DuplicateTransfer = 3,
     TooLarge = 4,

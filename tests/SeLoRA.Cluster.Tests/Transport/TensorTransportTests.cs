@@ -88,7 +88,6 @@ public sealed class TensorTransportTests(LoopbackPair pair) : IClassFixture<Loop
         var data = Awkward(1 << 20, 3);
         using var stream = Connect(pair.B.Endpoint);
         TensorFrame.WriteHeader(stream, new TensorFrameHeader(id, data.Length, "stalling-sender"));
-        Assert.Equal(TensorFrameStatus.Accepted, TensorFrame.ReadStatus(stream, id));
         stream.Write(MemoryMarshal.AsBytes(data.AsSpan(0, data.Length / 2)));
         var error = await Assert.ThrowsAsync<TensorTransferTimeoutException>(() =>
             pair.B.ReceiveAsync(id, TimeSpan.FromMilliseconds(500), cancellationToken: Cancel));
@@ -108,7 +107,6 @@ public sealed class TensorTransportTests(LoopbackPair pair) : IClassFixture<Loop
         using (var stream = Connect(pair.B.Endpoint))
         {
             TensorFrame.WriteHeader(stream, new TensorFrameHeader(id, data.Length, "aborting-sender"));
-            Assert.Equal(TensorFrameStatus.Accepted, TensorFrame.ReadStatus(stream, id));
             stream.Write(MemoryMarshal.AsBytes(data.AsSpan(0, 3 * (1 << 18))));
         }
         var error = await Assert.ThrowsAsync<TensorTransferException>(() => arriving);
@@ -126,7 +124,6 @@ public sealed class TensorTransportTests(LoopbackPair pair) : IClassFixture<Loop
         using (var stream = Connect(pair.B.Endpoint))
         {
             TensorFrame.WriteHeader(stream, new TensorFrameHeader(id, data.Length, "corrupting-sender"));
-            Assert.Equal(TensorFrameStatus.Accepted, TensorFrame.ReadStatus(stream, id));
             var checksum = TensorFrame.Checksum(data);
             data[5000] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(data[5000]) ^ 0x10); // a bit flips on the way
             stream.Write(MemoryMarshal.AsBytes(data.AsSpan()));
