@@ -90,7 +90,8 @@ public sealed class TensorChannelClient : IDisposable
             {
                 throw new IOException($"no connection within {connectTimeout.TotalSeconds:0.#} s");
             }
-            socket.ReceiveTimeout = (int)Math.Min(int.MaxValue, answerTimeout.TotalMilliseconds);
+            // A receiver that stops reading or never answers surfaces as an IOException after this long, not a hang.
+            socket.ReceiveTimeout = socket.SendTimeout = (int)Math.Min(int.MaxValue, answerTimeout.TotalMilliseconds);
             return new NetworkStream(socket, ownsSocket: true);
         }
         catch

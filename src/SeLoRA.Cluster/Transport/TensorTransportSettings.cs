@@ -19,7 +19,7 @@ public sealed record TensorTransportSettings
     /// <summary>Largest buffer accepted, in float32 elements.</summary>
     public long MaxElements { get; init; } = TensorFrame.MaxElements;
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
-    /// <summary>How long a sender waits for each answer of the receiver (header accepted, payload verified).</summary>
+    /// <summary>How long one blocked write or the wait for the receiver's verdict may take before the send fails.</summary>
     public TimeSpan AnswerTimeout { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>How long the endpoint query to a peer's tensor channel actor may take.</summary>
     public TimeSpan ResolveTimeout { get; init; } = TimeSpan.FromSeconds(10);
