@@ -35,13 +35,15 @@ public sealed class ClusterReplicaGroup : IReplicaGroup
     /// start identical, and drops workers that fail to prepare (at least one must succeed).
     /// </summary>
     public static Func<ReplicaGroupContext, IReplicaGroup> Factory(IReadOnlyList<IActorRef> workers, string latentCacheRoot,
-        TimeSpan prepareTimeout, TimeSpan stepTimeout, Action<string>? log = null) => context =>
+        TimeSpan prepareTimeout, TimeSpan stepTimeout, Action<string>? log = null, SeLoRA.Cluster.Transport.TensorTransport? transport = null) => context =>
     {
         log ??= _ => { };
         if (workers.Count == 0) throw new InvalidOperationException($"run {context.Config.Name}: no device worker is available.");
         var message = new PrepareReplica(context.Config.Name, context.Config.ToJson(), context.Layout.Directory, latentCacheRoot,
             context.CheckpointDirectory, context.TotalSteps);
-        var proxies = workers.Select(w => new ActorShardWorker(w, stepTimeout)).ToList();
+        // Workers of this process first (stable otherwise): validation and checkpoint files come from the first one,
+        // which must write into this node's run folder.
+        var proxies = workers.Select(w => new ActorShardWorker(w, stepTimeout, transport)).OrderBy(p => p.IsRemote).ToList();
         var prepared = proxies.Select(p => Prepare(p, message, prepareTimeout)).ToList();
         Task.WhenAll(prepared).ContinueWith(_ => { }).Wait();
         var ready = new List<ActorShardWorker>();

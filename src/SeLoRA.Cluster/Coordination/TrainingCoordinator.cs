@@ -177,7 +177,7 @@ public sealed class TrainingCoordinator : ReceiveActor
             StopAfterStep = m.StopAfterStep,
             ConfigHocon = m.ConfigHocon,
             Replicas = ClusterReplicaGroup.Factory(refs, LatentCacheRoot(config, m.RunsRoot), options.PrepareTimeout, options.StepTimeout,
-                line => self.Tell(new TrainingEventOccurred(new RunProgressed(line)))),
+                line => self.Tell(new TrainingEventOccurred(new RunProgressed(line))), Transport()),
         };
         // The loop blocks on its steps: it gets its own thread and reports back by message.
         Task.Factory.StartNew(() =>
@@ -194,6 +194,10 @@ public sealed class TrainingCoordinator : ReceiveActor
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).PipeTo(self);
         Sender.Tell(new TrainingStarted(config.Name, refs.Count));
     }
+
+    /// <summary>The tensor data channel when this system talks to other nodes; null for a purely local system.</summary>
+    SeLoRA.Cluster.Transport.TensorTransport? Transport() =>
+        ((ExtendedActorSystem)Context.System).Provider.DefaultAddress.HasGlobalScope ? SeLoRA.Cluster.Transport.TensorTransport.Get(Context.System) : null;
 
     static string LatentCacheRoot(TrainingConfig config, string runsRoot) =>
         config.Data.LatentCache.Length > 0 ? Path.GetFullPath(config.Data.LatentCache) : Path.GetFullPath(Path.Combine(runsRoot, "latent-cache"));

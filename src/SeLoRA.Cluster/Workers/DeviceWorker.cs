@@ -27,14 +27,15 @@ public sealed class DeviceWorker : ReceiveActor
         Receive<ComputeShard>(m => Reply(() =>
         {
             var (loss, gradients) = Replica.ComputeShard(m.DatasetIndices, m.Step);
-            return new ShardComputed(m.Step, loss, gradients);
+            return new ShardComputed(m.Step, loss, SendBack(gradients, m.ReplyTransfer));
         }));
         Receive<ApplyReduced>(m => Reply(() =>
         {
-            var (original, changes) = Replica.ApplyReduced(m.Reduced, m.Step);
+            var reduced = m.Transfer is { } id ? Transport.ReceiveAsync(id, TransferTimeout).GetAwaiter().GetResult() : m.Reduced;
+            var (original, changes) = Replica.ApplyReduced(reduced, m.Step);
             return new ReducedApplied(m.Step, original, original is null ? null : Replica.Controller!.LayerStates().ToArray(), changes.ToArray());
         }));
-        Receive<ComputeTrial>(m => Reply(() => new TrialComputed(m.Step, Replica.ComputeTrialShard(m.Step))));
+        Receive<ComputeTrial>(m => Reply(() => new TrialComputed(m.Step, SendBack(Replica.ComputeTrialShard(m.Step), m.ReplyTransfer))));
         Receive<ApplyDecisions>(m => Reply(() => new DecisionsApplied(m.Step, Replica.ApplyDecisions(m.Decisions, m.Step).ToArray())));
         Receive<GetFingerprint>(_ => Reply(() => new FingerprintReported(Name, Replica.Fingerprint())));
         Receive<ValidateReplica>(_ => Reply(() => new ReplicaValidated(Replica.Validate())));
@@ -56,7 +57,20 @@ public sealed class DeviceWorker : ReceiveActor
 
     public static Props Props(string device) => Akka.Actor.Props.Create(() => new DeviceWorker(device)).WithDispatcher(Dispatcher);
 
-    string Name => Self.Path.ToString();
+    string Name => Self.Path.ToStringWithAddress(((ExtendedActorSystem)Context.System).Provider.DefaultAddress);
+
+    static readonly TimeSpan TransferTimeout = TimeSpan.FromMinutes(2);
+
+    SeLoRA.Cluster.Transport.TensorTransport Transport => SeLoRA.Cluster.Transport.TensorTransport.Get(Context.System);
+
+    /// <summary>Sends a buffer back through the tensor channel when asked to (a requester on another node); returns what the reply carries.</summary>
+    float[] SendBack(float[] data, Guid? transfer)
+    {
+        if (transfer is not { } id) return data;
+        // The pinned thread waits for the receiver's verdict, so the reply never overtakes the bytes.
+        Transport.SendAsync(Sender.Path.Address, id, data).GetAwaiter().GetResult();
+        return [];
+    }
 
     TrainingReplica Replica => replica ?? throw new InvalidOperationException($"{Name} holds no replica: send PrepareReplica first.");
 

@@ -9,18 +9,23 @@ public sealed record PrepareReplica(string RunName, string ConfigJson, string Ru
 
 public sealed record ReplicaPrepared(string Worker, string Fingerprint);
 
+// Tensor payloads: between actors of one process the float[] travels in the message (no copy, no serialisation); to or
+// from another node the array is empty and the bytes go through the tensor data channel under the given transfer id.
+
 /// <summary>Forward and backward of this worker's shard (dataset indices) of a step.</summary>
-public sealed record ComputeShard(long Step, int[] DatasetIndices);
+/// <param name="ReplyTransfer">When set, the gradients go back through the tensor channel under this id.</param>
+public sealed record ComputeShard(long Step, int[] DatasetIndices, Guid? ReplyTransfer = null);
 
 public sealed record ShardComputed(long Step, double Loss, float[] Gradients);
 
 /// <summary>Apply the all-reduced gradient sum with this worker's optimizer.</summary>
-public sealed record ApplyReduced(long Step, float[] Reduced);
+/// <param name="Transfer">When set, the sum arrives through the tensor channel under this id (and <paramref name="Reduced"/> is empty).</param>
+public sealed record ApplyReduced(long Step, float[] Reduced, Guid? Transfer = null);
 
 public sealed record ReducedApplied(long Step, double[]? OriginalScores, SeLoraLayerState[]? Layers, RankChange[] Changes);
 
 /// <summary>SeLoRA's trial pass over the shard kept from <see cref="ComputeShard"/>.</summary>
-public sealed record ComputeTrial(long Step);
+public sealed record ComputeTrial(long Step, Guid? ReplyTransfer = null);
 
 public sealed record TrialComputed(long Step, float[] Trial);
 

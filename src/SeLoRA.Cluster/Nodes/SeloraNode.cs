@@ -1,0 +1,106 @@
+using Akka.Actor;
+using Akka.Configuration;
+using SeLoRA.Cluster.Coordination;
+using SeLoRA.Cluster.Hosting;
+using SeLoRA.Cluster.Persistence;
+using SeLoRA.Cluster.Serialization;
+using SeLoRA.Cluster.Transport;
+using SeLoRA.Cluster.Workers;
+using SeLoRA.Torch.Devices;
+
+namespace SeLoRA.Cluster.Nodes;
+
+/// <summary>
+/// One cluster node: an Akka.Cluster actor system with remoting on the given host and port, the tensor data channel,
+/// and the actors of its roles: the training coordinator (/user/coordinator, runs recorded in the database) and device
+/// workers that offer themselves to every coordinator that comes up.
+/// </summary>
+public sealed class SeloraNode : IDisposable
+{
+    SeloraNode(ActorSystem system, IActorRef? coordinator, IReadOnlyList<IActorRef> workers)
+    {
+        System = system;
+        Coordinator = coordinator;
+        Workers = workers;
+    }
+
+    public ActorSystem System { get; }
+
+    /// <summary>This node's coordinator, when it has the coordinator role.</summary>
+    public IActorRef? Coordinator { get; }
+
+    public IReadOnlyList<IActorRef> Workers { get; }
+
+    public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
+
+    public static SeloraNode Start(Config layered, SeloraSettings settings, NodeOptions options)
+    {
+        var unknown = options.Roles.FirstOrDefault(r => !SeloraSettings.KnownRoles.Contains(r));
+        if (options.Roles.Count == 0 || unknown is not null)
+            throw new ArgumentException($"--roles: '{unknown ?? ""}' is not a role; use coordinator, worker and/or evaluator.");
+        var quote = (string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+        var node = ConfigurationFactory.ParseString($$"""
+            akka.actor.provider = cluster
+            akka.remote.dot-netty.tcp.hostname = {{quote(options.Hostname)}}
+            akka.remote.dot-netty.tcp.port = {{options.Port}}
+            akka.cluster.roles = [{{string.Join(", ", options.Roles.Select(quote))}}]
+            akka.cluster.seed-nodes = [{{string.Join(", ", options.SeedNodes.Select(quote))}}]
+            """);
+        var config = node.WithFallback(TensorSerialization.SerializationConfig);
+        var coordinating = options.Roles.Contains(NodeRoles.Coordinator);
+        if (coordinating && options.Persist) config = config.WithFallback(PersistenceHocon.For(settings));
+        config = config.WithFallback(layered);
+        var system = ActorSystem.Create(SeloraAkkaHosting.ActorSystemName, config);
+        try
+        {
+            TensorTransport.Start(system, TensorTransportSettings.FromConfig(config));
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            if (options.SeedNodes.Count == 0) cluster.Join(cluster.SelfAddress);
+            IActorRef? coordinator = null;
+            if (coordinating)
+                coordinator = system.ActorOf(TrainingCoordinator.Props(new CoordinatorOptions(options.PrepareTimeout, options.StepTimeout, options.Persist,
+                    EntityOptions: SeLoRA.Cluster.Runs.RunEntityOptions.FromConfig(config))), NodeRoles.CoordinatorActorName);
+            var workers = new List<(IActorRef, string)>();
+            if (options.Roles.Contains(NodeRoles.Worker))
+            {
+                foreach (var (device, i) in WorkerDevices(options).Select((d, i) => (d, i)))
+                    workers.Add((system.ActorOf(DeviceWorker.Props(device), $"worker-{i}"), device));
+                system.ActorOf(WorkerRegistrar.Props(workers), "worker-registrar");
+            }
+            return new SeloraNode(system, coordinator, workers.Select(w => w.Item1).ToList());
+        }
+        catch
+        {
+            system.Terminate().Wait(TimeSpan.FromSeconds(10));
+            throw;
+        }
+    }
+
+    /// <summary>Waits until the cluster has <paramref name="members"/> members up; the timeout message names how many are.</summary>
+    public void WaitForMembers(int members, TimeSpan timeout)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(System);
+        var deadline = DateTime.UtcNow + timeout;
+        while (cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) < members)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{members} cluster members expected within {timeout.TotalSeconds:F0} s; up: " +
+                                           string.Join(", ", cluster.State.Members.Select(m => $"{m.Address} ({m.Status})")));
+            Thread.Sleep(50);
+        }
+    }
+
+    static IReadOnlyList<string> WorkerDevices(NodeOptions options)
+    {
+        if (options.Workers > 0) return LocalTraining.Devices(options.Device, options.Workers);
+        var gpus = DevicePicker.Available().Count(d => d.type == TorchSharp.DeviceType.CUDA);
+        return options.Device is "auto" or "cuda" && gpus > 0 ? Enumerable.Range(0, gpus).Select(i => $"cuda:{i}").ToList() : [options.Device == "auto" ? "cpu" : options.Device];
+    }
+
+    public void Dispose()
+    {
+        var cluster = Akka.Cluster.Cluster.Get(System);
+        cluster.LeaveAsync().Wait(TimeSpan.FromSeconds(10));
+        System.Terminate().Wait(TimeSpan.FromSeconds(20));
+    }
+}
