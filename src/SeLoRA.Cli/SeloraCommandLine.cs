@@ -23,6 +23,7 @@ public static class SeloraCommandLine
         root.Subcommands.Add(PretrainCommand.Create(console));
         root.Subcommands.Add(TrainCommand.Create(console));
         root.Subcommands.Add(TrainCommand.CreateQuickstart(console));
+        root.Subcommands.Add(NodeCommand.Create(console));
         return root;
     }
 }

@@ -24,4 +24,30 @@ public sealed record NodeOptions
 
     /// <summary>Record runs in the configured database (coordinator nodes).</summary>
     public bool Persist { get; init; } = true;
+
+    /// <summary>selora.cluster and selora.roles; each bad value names its key.</summary>
+    public static NodeOptions FromConfig(Akka.Configuration.Config config)
+    {
+        static Exception Bad(string key, object value, string expected) =>
+            new Akka.Configuration.ConfigurationException($"setting {key} = {value}: expected {expected}.");
+        var port = config.GetInt("selora.cluster.port");
+        if (port is < 0 or > 65535) throw Bad("selora.cluster.port", port, "0 (any free port) to 65535");
+        var workers = config.GetInt("selora.cluster.workers");
+        if (workers is < 0 or > 64) throw Bad("selora.cluster.workers", workers, "0 (one per GPU) to 64");
+        var prepare = config.GetTimeSpan("selora.cluster.prepare-timeout");
+        var step = config.GetTimeSpan("selora.cluster.step-timeout");
+        if (prepare <= TimeSpan.Zero) throw Bad("selora.cluster.prepare-timeout", prepare, "a positive duration such as 10m");
+        if (step <= TimeSpan.Zero) throw Bad("selora.cluster.step-timeout", step, "a positive duration such as 5m");
+        return new NodeOptions
+        {
+            Roles = config.GetStringList("selora.roles").ToList(),
+            SeedNodes = config.GetStringList("selora.cluster.seed-nodes").ToList(),
+            Hostname = config.GetString("selora.cluster.hostname"),
+            Port = port,
+            Workers = workers,
+            Device = config.GetString("selora.cluster.device"),
+            PrepareTimeout = prepare,
+            StepTimeout = step,
+        };
+    }
 }

@@ -40,10 +40,10 @@ public sealed class ActorShardWorker(IActorRef worker, TimeSpan timeout, SeLoRA.
         return new AppliedGradients(r.OriginalScores, r.Layers, r.Changes);
     }
 
-    public async Task<float[]> ComputeTrialAsync(long step, CancellationToken cancellation)
+    public async Task<float[]> ComputeTrialAsync(long step, IReadOnlyList<int>? datasetIndices, CancellationToken cancellation)
     {
         var transfer = IsRemote ? Guid.NewGuid() : (Guid?)null;
-        var r = await Ask<TrialComputed>(new ComputeTrial(step, transfer), $"the trial gradients of step {step}", cancellation);
+        var r = await Ask<TrialComputed>(new ComputeTrial(step, transfer, datasetIndices?.ToArray()), $"the trial gradients of step {step}", cancellation);
         return await Payload(r.Trial, transfer, $"the trial gradients of step {step}", cancellation);
     }
 

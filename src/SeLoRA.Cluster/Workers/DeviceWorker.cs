@@ -35,7 +35,7 @@ public sealed class DeviceWorker : ReceiveActor
             var (original, changes) = Replica.ApplyReduced(reduced, m.Step);
             return new ReducedApplied(m.Step, original, original is null ? null : Replica.Controller!.LayerStates().ToArray(), changes.ToArray());
         }));
-        Receive<ComputeTrial>(m => Reply(() => new TrialComputed(m.Step, SendBack(Replica.ComputeTrialShard(m.Step), m.ReplyTransfer))));
+        Receive<ComputeTrial>(m => Reply(() => new TrialComputed(m.Step, SendBack(Replica.ComputeTrialShard(m.Step, m.DatasetIndices), m.ReplyTransfer))));
         Receive<ApplyDecisions>(m => Reply(() => new DecisionsApplied(m.Step, Replica.ApplyDecisions(m.Decisions, m.Step).ToArray())));
         Receive<GetFingerprint>(_ => Reply(() => new FingerprintReported(Name, Replica.Fingerprint())));
         Receive<ValidateReplica>(_ => Reply(() => new ReplicaValidated(Replica.Validate())));

@@ -25,7 +25,8 @@ public sealed record ApplyReduced(long Step, float[] Reduced, Guid? Transfer = n
 public sealed record ReducedApplied(long Step, double[]? OriginalScores, SeLoraLayerState[]? Layers, RankChange[] Changes);
 
 /// <summary>SeLoRA's trial pass over the shard kept from <see cref="ComputeShard"/>.</summary>
-public sealed record ComputeTrial(long Step, Guid? ReplyTransfer = null);
+/// <param name="DatasetIndices">Another (lost) worker's shard to run the trial on instead; null: this worker's own.</param>
+public sealed record ComputeTrial(long Step, Guid? ReplyTransfer = null, int[]? DatasetIndices = null);
 
 public sealed record TrialComputed(long Step, float[] Trial);
 

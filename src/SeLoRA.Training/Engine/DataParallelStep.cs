@@ -67,8 +67,7 @@ public static class DataParallelStep
         {
             var config = seLora ?? throw new InvalidOperationException($"step {step}: a worker reported a SeLoRA test, but the run has no SeLoRA config.");
             var layers = applied[0].Layers ?? throw new InvalidOperationException($"step {step}: {live[0].Name} sent FI_orig without its layers.");
-            var trials = await All(w => w.ComputeTrialAsync(step, cancellation));
-            var trial = TrialScores.FromBuffer(GradientBuffer.Sum(trials), layers);
+            var trial = TrialScores.FromBuffer(await TrialSum(workers, shards, step, cancellation, onLost, w => live.Remove(w)), layers);
             var decisions = SeLoraController.Decide(layers, original, trial, config);
             await All(w => w.ApplyDecisionsAsync(decisions, step, cancellation));
             test = new ExpansionTestResult(step, decisions);
@@ -76,6 +75,43 @@ public static class DataParallelStep
         }
         if (checkFingerprints || changes.Count > 0) await CheckFingerprints(live, step, cancellation);
         return new StepResult(step, loss, test, changes);
+    }
+
+    /// <summary>
+    /// The trial gradients of every shard summed in shard order. A worker lost here has its shard recomputed by a survivor
+    /// (the batch is rebuilt from the same keyed draws, and every replica holds the same post-step weights), so FI_exp is
+    /// still that of the whole global batch.
+    /// </summary>
+    static async Task<float[]> TrialSum(IReadOnlyList<IShardWorker> workers, IReadOnlyList<List<int>> shards, long step,
+        CancellationToken cancellation, Action<IShardWorker, Exception>? onLost, Action<IShardWorker> drop)
+    {
+        var tasks = workers.Select(w => w.ComputeTrialAsync(step, null, cancellation)).ToList();
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch (Exception) when (tasks.Any(t => t.IsCompletedSuccessfully))
+        {
+        }
+        var buffers = new float[workers.Count][];
+        var survivors = new List<IShardWorker>();
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            if (tasks[i].IsCompletedSuccessfully)
+            {
+                buffers[i] = tasks[i].Result;
+                survivors.Add(workers[i]);
+            }
+        }
+        if (survivors.Count == 0) await Task.WhenAll(tasks); // rethrows
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            if (buffers[i] is not null) continue;
+            onLost?.Invoke(workers[i], tasks[i].Exception?.GetBaseException() ?? new TaskCanceledException());
+            drop(workers[i]);
+            buffers[i] = await survivors[0].ComputeTrialAsync(step, shards[i], cancellation);
+        }
+        return GradientBuffer.Sum(buffers);
     }
 
     /// <summary>Every replica must hold the same adapters and optimizer state; a mismatch names the worker that differs.</summary>

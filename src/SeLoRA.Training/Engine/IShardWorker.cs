@@ -16,7 +16,8 @@ public interface IShardWorker
 
     Task<AppliedGradients> ApplyReducedAsync(float[] reducedGradients, long step, CancellationToken cancellation);
 
-    Task<float[]> ComputeTrialAsync(long step, CancellationToken cancellation);
+    /// <summary>The trial pass over the worker's own shard, or over <paramref name="datasetIndices"/> (another worker's shard) when given.</summary>
+    Task<float[]> ComputeTrialAsync(long step, IReadOnlyList<int>? datasetIndices, CancellationToken cancellation);
 
     Task<IReadOnlyList<RankChange>> ApplyDecisionsAsync(IReadOnlyList<ExpansionDecision> decisions, long step, CancellationToken cancellation);
 

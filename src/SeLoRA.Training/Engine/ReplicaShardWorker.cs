@@ -22,7 +22,8 @@ public sealed class ReplicaShardWorker(string name, TrainingReplica replica) : I
         return Task.FromResult(new AppliedGradients(original, original is null ? null : Replica.Controller!.LayerStates(), changes));
     }
 
-    public Task<float[]> ComputeTrialAsync(long step, CancellationToken cancellation) => Task.FromResult(Replica.ComputeTrialShard(step));
+    public Task<float[]> ComputeTrialAsync(long step, IReadOnlyList<int>? datasetIndices, CancellationToken cancellation) =>
+        Task.FromResult(Replica.ComputeTrialShard(step, datasetIndices));
 
     public Task<IReadOnlyList<RankChange>> ApplyDecisionsAsync(IReadOnlyList<ExpansionDecision> decisions, long step, CancellationToken cancellation) =>
         Task.FromResult(Replica.ApplyDecisions(decisions, step));

@@ -151,15 +151,20 @@ public sealed class TrainingReplica : IDisposable
         return (original, changes);
     }
 
-    /// <summary>Part 3, on SeLoRA test steps: the trial pass over the kept shard; the trial gradients as a flat buffer.</summary>
-    public float[] ComputeTrialShard(long step)
+    /// <summary>
+    /// Part 3, on SeLoRA test steps: the trial pass over the kept shard, or over <paramref name="datasetIndices"/> when given
+    /// (a lost worker's shard: its batch is rebuilt from the same keyed draws); the trial gradients as a flat buffer.
+    /// </summary>
+    public float[] ComputeTrialShard(long step, IReadOnlyList<int>? datasetIndices = null)
     {
         RequireStep(step);
         var controller = Controller ?? throw new InvalidOperationException("Trial passes need SeLoRA.");
+        using var scope = NewDisposeScope();
+        var batches = datasetIndices is null ? current! : datasetIndices.Count == 0 ? [] : MicroBatches(datasetIndices, step);
         controller.EnterTrial();
         try
         {
-            foreach (var batch in current!) Step.ComputeTrialGradients(batch, step);
+            foreach (var batch in batches) Step.ComputeTrialGradients(batch, step);
             return Step.ExportTrialGradients();
         }
         finally

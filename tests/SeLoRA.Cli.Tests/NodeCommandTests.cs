@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using SeLoRA.TestSupport;
+
+namespace SeLoRA.Cli.Tests;
+
+/// <summary>Three `selora node` processes form a cluster on loopback and train a tiny run together.</summary>
+public sealed class NodeCommandTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("selora-nodes-").FullName;
+    readonly List<Process> _processes = [];
+
+    public void Dispose()
+    {
+        foreach (var p in _processes)
+        {
+            try
+            {
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+            p.Dispose();
+        }
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    string WriteConfig(string name, int workers)
+    {
+        var path = Path.Combine(_dir, name + ".hocon");
+        File.WriteAllText(path, $$"""
+            selora {
+              data-dir = "{{Path.Combine(_dir, "runs")}}"
+              logging.file = off
+              cluster { step-timeout = 20s, prepare-timeout = 2m, workers = 1, device = cpu }
+              train {
+                name = "{{name}}"
+                seed = 4
+                base-model = "{{Path.Combine(RepoPaths.Root, "assets", "tiny-base")}}"
+                data {
+                  dataset = "folder:{{Path.Combine(_dir, "synthcxr")}}"
+                  synthcxr { count = 60, size = 64 }
+                  split.fractions = [0.8, 0.1, 0.1]
+                  resolution = 64
+                  latent-cache = "{{Path.Combine(_dir, "latent-cache")}}"
+                }
+                batch-size = 6
+                epochs = 0
+                max-steps = 24
+                optimizer.learning-rate = 0.0001
+                selora { lambda = 1.3, test-interval = 4 }
+                validation { every-steps = 12, max-samples = 4 }
+                checkpoint { every-steps = 12, keep = 2 }
+                generation.count = 0
+                device = cpu
+                workers = {{workers}}
+              }
+            }
+            """);
+        return path;
+    }
+
+    static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    Process Start(params string[] args)
+    {
+        var p = SeloraProcess.Start(_dir, null, args);
+        _processes.Add(p);
+        return p;
+    }
+
+    static (int Exit, string Output) Finish(Process p, TimeSpan timeout)
+    {
+        var output = p.StandardOutput.ReadToEndAsync();
+        var errors = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"selora node did not finish within {timeout.TotalSeconds:F0} s:\n{output.Result}{errors.Result}");
+        }
+        return (p.ExitCode, output.Result + errors.Result);
+    }
+
+    static string RankLines(string runDir) => File.ReadAllText(Path.Combine(runDir, "ranks.jsonl"));
+
+    [Fact]
+    public void Three_node_processes_train_a_run_and_survive_a_worker_killed_mid_run_with_the_same_ranks()
+    {
+        // The reference: one worker in one process.
+        var reference = SeloraProcess.Run(_dir, null, "train", "-c", WriteConfig("reference", 1), "--no-progress");
+        Assert.True(reference.ExitCode == 0, reference.All);
+
+        var port = FreePort();
+        var seed = $"akka.tcp://selora@127.0.0.1:{port}";
+        var config = WriteConfig("cluster", 1);
+        var coordinator = Start("node", "-c", config, "--roles", "coordinator,worker", "--port", port.ToString(), "--train", "--expect-workers", "3");
+        var second = Start("node", "-c", config, "--roles", "worker", "--seed-nodes", seed);
+        var third = Start("node", "-c", config, "--roles", "worker", "--seed-nodes", seed);
+        _ = second.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        _ = third.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+
+        // SIGKILL the third node once the run is under way.
+        var metrics = Path.Combine(_dir, "runs", "cluster", "metrics.jsonl");
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (!(File.Exists(metrics) && File.ReadAllLines(metrics).Length >= 6) && !coordinator.HasExited && DateTime.UtcNow < deadline)
+            Thread.Sleep(50);
+        Assert.False(coordinator.HasExited, "the run ended before a worker could be killed");
+        third.Kill();
+
+        var (exit, output) = Finish(coordinator, TimeSpan.FromMinutes(4));
+        Assert.True(exit == 0, output);
+        Assert.Contains("training on 3 worker(s)", output);
+        Assert.Contains("finished: 24 steps", output);
+        Assert.Matches("step \\d+: .*(did not answer|failed|lost|did not arrive)", output);
+        Assert.Equal(RankLines(Path.Combine(_dir, "runs", "reference")), RankLines(Path.Combine(_dir, "runs", "cluster")));
+    }
+}
