@@ -5,8 +5,9 @@ namespace SeLoRA.Cluster.Coordination;
 /// <summary>Timeouts of the coordinator's waits on its workers.</summary>
 /// <param name="Persist">Record each run as an event-sourced entity (needs akka.persistence configured, e.g. PersistenceHocon).</param>
 /// <param name="StepsPerRecord">Steps batched into one StepsCompleted event.</param>
+/// <param name="FingerprintEvery">Replica fingerprints are compared every this many steps (and after every expansion).</param>
 public sealed record CoordinatorOptions(TimeSpan PrepareTimeout, TimeSpan StepTimeout, bool Persist = false, int StepsPerRecord = 20,
-    RunEntityOptions? EntityOptions = null)
+    RunEntityOptions? EntityOptions = null, int FingerprintEvery = 50)
 {
     public static CoordinatorOptions Default { get; } = new(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(5));
 }

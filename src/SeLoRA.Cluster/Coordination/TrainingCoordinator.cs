@@ -26,6 +26,7 @@ public sealed class TrainingCoordinator : ReceiveActor
     bool stopRequested;
     IActorRef? pauseRequester;
     RunRecorder? recorder;
+    volatile ClusterReplicaGroup? group;
 
     public TrainingCoordinator(CoordinatorOptions options)
     {
@@ -37,6 +38,8 @@ public sealed class TrainingCoordinator : ReceiveActor
                 workers.Add((m.Worker, m.Device));
                 Context.Watch(m.Worker);
                 log.Info("worker {0} ({1}) registered; {2} in all", m.Worker.Path, m.Device, workers.Count);
+                // A running run takes it on before its next step, with the current state.
+                if (state == "running") group?.Admit(m.Worker);
             }
             Sender.Tell(new WorkerRegistered(m.Worker.Path.ToString(), workers.Count));
         });
@@ -116,6 +119,7 @@ public sealed class TrainingCoordinator : ReceiveActor
                 : m.Result!.Completed ? "completed" : "paused";
             if (m.Result is not null) step = m.Result.Step;
             recorder?.Finished(m.Result, m.Error, stopRequested);
+            group = null;
             log.Info("run {0} {1} at step {2}{3}", m.RunName, state, step, m.Error is null ? "" : ": " + m.Error);
             var finished = m with { Stopped = stopRequested };
             foreach (var s in subscribers) s.Tell(finished);
@@ -177,7 +181,7 @@ public sealed class TrainingCoordinator : ReceiveActor
             StopAfterStep = m.StopAfterStep,
             ConfigHocon = m.ConfigHocon,
             Replicas = ClusterReplicaGroup.Factory(refs, LatentCacheRoot(config, m.RunsRoot), options.PrepareTimeout, options.StepTimeout,
-                line => self.Tell(new TrainingEventOccurred(new RunProgressed(line))), Transport()),
+                line => self.Tell(new TrainingEventOccurred(new RunProgressed(line))), Transport(), options.FingerprintEvery, g => group = g),
         };
         // The loop blocks on its steps: it gets its own thread and reports back by message.
         Task.Factory.StartNew(() =>

@@ -66,6 +66,9 @@ public sealed class ActorShardWorker(IActorRef worker, TimeSpan timeout, SeLoRA.
     public async Task<string> FingerprintAsync(CancellationToken cancellation) =>
         (await Ask<FingerprintReported>(new GetFingerprint(), "its fingerprint", cancellation)).Fingerprint;
 
+    public async Task<IReadOnlyList<string>> FingerprintDetailsAsync(CancellationToken cancellation) =>
+        (await Ask<FingerprintDetailsReported>(new GetFingerprintDetails(), "its per-tensor fingerprints", cancellation)).Entries;
+
     public async Task<T> Ask<T>(object message, string what, CancellationToken cancellation, TimeSpan? wait = null)
     {
         var limit = wait ?? timeout;

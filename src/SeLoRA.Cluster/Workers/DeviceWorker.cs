@@ -38,6 +38,7 @@ public sealed class DeviceWorker : ReceiveActor
         Receive<ComputeTrial>(m => Reply(() => new TrialComputed(m.Step, SendBack(Replica.ComputeTrialShard(m.Step, m.DatasetIndices), m.ReplyTransfer))));
         Receive<ApplyDecisions>(m => Reply(() => new DecisionsApplied(m.Step, Replica.ApplyDecisions(m.Decisions, m.Step).ToArray())));
         Receive<GetFingerprint>(_ => Reply(() => new FingerprintReported(Name, Replica.Fingerprint())));
+        Receive<GetFingerprintDetails>(_ => Reply(() => new FingerprintDetailsReported(Replica.FingerprintDetails().ToArray())));
         Receive<ValidateReplica>(_ => Reply(() => new ReplicaValidated(Replica.Validate())));
         Receive<WriteCheckpointFiles>(m => Reply(() =>
         {

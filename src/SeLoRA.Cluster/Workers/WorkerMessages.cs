@@ -39,6 +39,10 @@ public sealed record GetFingerprint;
 
 public sealed record FingerprintReported(string Worker, string Fingerprint);
 
+public sealed record GetFingerprintDetails;
+
+public sealed record FingerprintDetailsReported(string[] Entries);
+
 public sealed record ValidateReplica;
 
 public sealed record ReplicaValidated(double Loss);

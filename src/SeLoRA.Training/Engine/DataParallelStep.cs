@@ -18,7 +18,8 @@ public static class DataParallelStep
     /// <param name="onLost">Called for a worker that fails after the gradients were reduced; the step completes on the
     /// others (a failure while computing shard gradients throws instead, and the caller re-runs the step without it).</param>
     public static async Task<StepResult> RunAsync(IReadOnlyList<IShardWorker> workers, IReadOnlyList<int> datasetIndices, long step,
-        SeLoraConfig? seLora, bool checkFingerprints, CancellationToken cancellation = default, Action<IShardWorker, Exception>? onLost = null)
+        SeLoraConfig? seLora, bool checkFingerprints, CancellationToken cancellation = default, Action<IShardWorker, Exception>? onLost = null,
+        Action<ReplicaMismatchException>? onMismatch = null)
     {
         ArgumentNullException.ThrowIfNull(workers);
         if (workers.Count == 0) throw new InvalidOperationException($"step {step}: no worker to train on.");
@@ -73,7 +74,15 @@ public static class DataParallelStep
             test = new ExpansionTestResult(step, decisions);
             changes.AddRange(decisions.Where(d => d.Expand).Select(d => new RankChange(step, d.Name, d.RankBefore, d.RankBefore + 1)));
         }
-        if (checkFingerprints || changes.Count > 0) await CheckFingerprints(live, step, cancellation);
+        if (checkFingerprints || changes.Count > 0)
+        {
+            var mismatches = await FindMismatches(live, step, cancellation);
+            if (mismatches.Count > 0)
+            {
+                if (onMismatch is null) throw mismatches[0];
+                foreach (var m in mismatches) onMismatch(m);
+            }
+        }
         return new StepResult(step, loss, test, changes);
     }
 
@@ -117,11 +126,29 @@ public static class DataParallelStep
     /// <summary>Every replica must hold the same adapters and optimizer state; a mismatch names the worker that differs.</summary>
     public static async Task CheckFingerprints(IReadOnlyList<IShardWorker> workers, long step, CancellationToken cancellation)
     {
-        if (workers.Count < 2) return;
+        var mismatches = await FindMismatches(workers, step, cancellation);
+        if (mismatches.Count > 0) throw mismatches[0];
+    }
+
+    /// <summary>The replicas that differ from the first, each with the first tensor that differs.</summary>
+    public static async Task<IReadOnlyList<ReplicaMismatchException>> FindMismatches(IReadOnlyList<IShardWorker> workers, long step, CancellationToken cancellation)
+    {
+        if (workers.Count < 2) return [];
         var prints = await Task.WhenAll(workers.Select(w => w.FingerprintAsync(cancellation)));
+        var result = new List<ReplicaMismatchException>();
+        IReadOnlyList<string>? reference = null;
         for (var w = 1; w < workers.Count; w++)
-            if (prints[w] != prints[0])
-                throw new ReplicaMismatchException(workers[w].Name, step,
-                    $"after step {step} replica {workers[w].Name} differs from {workers[0].Name} (fingerprint {prints[w][..12]} vs {prints[0][..12]}).");
+        {
+            if (prints[w] == prints[0]) continue;
+            reference ??= await workers[0].FingerprintDetailsAsync(cancellation);
+            var details = await workers[w].FingerprintDetailsAsync(cancellation);
+            var first = reference.Zip(details).Select((p, i) => (p, i)).FirstOrDefault(x => x.p.First != x.p.Second);
+            var what = first.p.First is null
+                ? $"{details.Count} tensors against {reference.Count}"
+                : $"first differing tensor {first.p.Second.Split('=')[0]}";
+            result.Add(new ReplicaMismatchException(workers[w].Name, step,
+                $"after step {step} replica {workers[w].Name} differs from {workers[0].Name}: {what}."));
+        }
+        return result;
     }
 }

@@ -23,6 +23,9 @@ public interface IShardWorker
 
     /// <summary>SHA-256 over adapters and optimizer state (<see cref="TrainingReplica.Fingerprint"/>).</summary>
     Task<string> FingerprintAsync(CancellationToken cancellation);
+
+    /// <summary>Per-tensor fingerprints (<see cref="TrainingReplica.FingerprintDetails"/>), to name what differs.</summary>
+    Task<IReadOnlyList<string>> FingerprintDetailsAsync(CancellationToken cancellation);
 }
 
 /// <summary>A shard's loss share and flat gradient buffer.</summary>

@@ -29,4 +29,6 @@ public sealed class ReplicaShardWorker(string name, TrainingReplica replica) : I
         Task.FromResult(Replica.ApplyDecisions(decisions, step));
 
     public Task<string> FingerprintAsync(CancellationToken cancellation) => Task.FromResult(Replica.Fingerprint());
+
+    public Task<IReadOnlyList<string>> FingerprintDetailsAsync(CancellationToken cancellation) => Task.FromResult(Replica.FingerprintDetails());
 }

@@ -197,15 +197,39 @@ public sealed class TrainingReplica : IDisposable
     public string Fingerprint()
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var p in Optimizer.Parameters) hash.AppendData(p.detach().cpu().contiguous().bytes);
-        foreach (var s in Optimizer.ExportState())
-        {
-            hash.AppendData(BitConverter.GetBytes(s.Step));
-            if (s.ExpAvg is not null) hash.AppendData(s.ExpAvg.cpu().contiguous().bytes);
-            if (s.ExpAvgSq is not null) hash.AppendData(s.ExpAvgSq.cpu().contiguous().bytes);
-            s.Dispose();
-        }
+        foreach (var entry in FingerprintDetails()) hash.AppendData(System.Text.Encoding.UTF8.GetBytes(entry));
         return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>"name=sha256" per tensor (adapter weights, then each parameter's Adam state), to name the first that differs.</summary>
+    public IReadOnlyList<string> FingerprintDetails()
+    {
+        var names = Adapters.Models.TextEncoder.named_parameters().Concat(Adapters.Models.Unet.named_parameters())
+            .ToDictionary(p => (object)p.parameter, p => p.name, ReferenceEqualityComparer.Instance);
+        var entries = new List<string>();
+        var states = Optimizer.ExportState();
+        try
+        {
+            for (var i = 0; i < Optimizer.Parameters.Count; i++)
+            {
+                var p = Optimizer.Parameters[i];
+                var name = names.TryGetValue(p, out var n) ? n : $"parameter {i}";
+                entries.Add($"{name}={Hash(p.detach())}");
+                var s = states[i];
+                entries.Add($"{name}.adam={s.Step}:{(s.ExpAvg is null ? "-" : Hash(s.ExpAvg))}:{(s.ExpAvgSq is null ? "-" : Hash(s.ExpAvgSq))}");
+            }
+        }
+        finally
+        {
+            foreach (var s in states) s.Dispose();
+        }
+        return entries;
+    }
+
+    static string Hash(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        return Convert.ToHexStringLower(SHA256.HashData(t.cpu().contiguous().bytes))[..16];
     }
 
     /// <summary>Learning rate and the adapter-dropout generator of a step, keyed by (seed, step) so a resume continues them.</summary>

@@ -158,4 +158,34 @@ public sealed class ClusterTrainingTests : IDisposable
         Assert.Equal(2, status.Workers);
         await system.Terminate();
     }
+
+    [Fact]
+    public async Task A_worker_that_joins_mid_run_gets_the_current_state_and_trains_with_the_others()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var reference = Local(Config("join-reference"));
+        using var system = ActorSystem.Create("join-test", Hocon);
+        var coordinator = system.ActorOf(TrainingCoordinator.Props(CoordinatorOptions.Default), "coordinator");
+        await coordinator.Ask<WorkerRegistered>(new RegisterWorker(system.ActorOf(DeviceWorker.Props("cpu"), "worker-0"), "cpu"), TimeSpan.FromSeconds(10), ct);
+        var finished = new TaskCompletionSource<TrainingFinished>();
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var late = system.ActorOf(DeviceWorker.Props("cpu"), "worker-late");
+        var joined = false;
+        coordinator.Tell(new SubscribeTraining(system.ActorOf(TrainingObserver.Props(e =>
+        {
+            if (e is RunProgressed p) lines.Enqueue(p.Message);
+            if (e is StepCompleted { Metric.Step: 3 } && !joined)
+            {
+                joined = true;
+                coordinator.Tell(new RegisterWorker(late, "cpu"));
+            }
+        }, finished))));
+        await coordinator.Ask(new StartTraining(Config("joined").ToJson(), RunsRoot), TimeSpan.FromSeconds(10), ct);
+        var done = await finished.Task.WaitAsync(TimeSpan.FromMinutes(3), ct);
+        Assert.Null(done.Error);
+        Assert.Contains(lines, l => l.Contains("joined after step", StringComparison.Ordinal) && l.Contains("training on 2 worker(s)", StringComparison.Ordinal));
+        Assert.Equal(RanksPerStep(reference), RanksPerStep(done.Result!));
+        AssertClose(Checkpoint(reference, 9), Path.Combine(done.Result!.RunDirectory, "checkpoints", CheckpointStore.NameOf(9)), 1e-5);
+        await system.Terminate();
+    }
 }

@@ -49,4 +49,28 @@ public sealed class DataParallelTests(EngineFixture fixture) : IClassFixture<Eng
             foreach (var t in tensorsA.Values.Concat(tensorsB.Values)) t.Dispose();
         }
     }
+
+    [Fact]
+    public async Task A_replica_that_drifts_is_named_with_its_first_differing_tensor()
+    {
+        var config = fixture.Config("drift", maxSteps: 2);
+        var group = (InProcessReplicaGroup)InProcessReplicaGroup.Factory(2)(Context(config));
+        using var _ = group;
+        var workers = group.Replicas.Select((r, i) => new ReplicaShardWorker($"replica-{i}", r)).ToList();
+        Assert.Empty(await DataParallelStep.FindMismatches(workers, 0, TestContext.Current.CancellationToken));
+        // Nudge one element of one adapter matrix of the second replica.
+        var layer = (SeLoraLinear)group.Replicas[1].Adapters.UnetLayers[3];
+        using (no_grad()) layer.B.add_(1e-6f);
+        var mismatch = Assert.Single(await DataParallelStep.FindMismatches(workers, 0, TestContext.Current.CancellationToken));
+        Assert.Equal("replica-1", mismatch.Worker);
+        Assert.Contains(layer.Name + ".lora_B.weight", mismatch.Message);
+    }
+
+    ReplicaGroupContext Context(TrainingConfig config)
+    {
+        var models = SeLoRA.Diffusion.Pipelines.StableDiffusionModels.Load(config.BaseModel);
+        var layout = new RunLayout(Path.Combine(fixture.RunsRoot, config.Name));
+        var data = TrainingData.Prepare(config, models, layout, config.Data.LatentCache, _ => { });
+        return new ReplicaGroupContext(config, data, layout, null, 2, CPU, models);
+    }
 }
