@@ -18,6 +18,7 @@ public static class BenchCommand
         bench.Subcommands.Add(Adapters(console));
         bench.Subcommands.Add(Data(console));
         bench.Subcommands.Add(Train(console));
+        bench.Subcommands.Add(ClusterBench(console));
         return bench;
     }
 
@@ -156,6 +157,35 @@ public static class BenchCommand
             writer.WriteLine($"SeLoRA, T 40, lambda 1.3      {t.SeLoraImagesPerSecond,8:F1} images/s   ({t.SeLoraTests} tests; total rank {t.SeLoraRankStart} -> {t.SeLoraRankEnd})");
             writer.WriteLine($"LoRA rank 1                   {t.LoraRank1ImagesPerSecond,8:F1} images/s   (total rank {t.LoraRank})");
             writer.WriteLine($"SeLoRA step cost / LoRA r1    {t.SeLoraCostRatio,8:F3}");
+            return 0;
+        }));
+        return command;
+    }
+
+    static Command ClusterBench(IAnsiConsole console)
+    {
+        var model = new Option<string>("--model", "-m") { Description = "The base model (a tiny one keeps this short).", DefaultValueFactory = _ => "assets/tiny-base" };
+        var steps = new Option<int>("--steps") { Description = "Optimizer steps per measured run.", DefaultValueFactory = _ => 60 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds of every variant (the best of each is reported).", DefaultValueFactory = _ => 2 };
+        var sizes = new Option<string>("--sizes") { Description = "All-reduce payloads in MB, comma-separated.", DefaultValueFactory = _ => "1,4,16,64" };
+        var command = new Command("cluster",
+            "Step time through the actors (1 and 2 workers in process) against the plain engine, and the all-reduce over the tensor channel against raw TCP.");
+        foreach (var option in new Option[] { model, steps, rounds, sizes }) command.Options.Add(option);
+        command.SetAction(parse => CommandErrors.Run(console, () =>
+        {
+            var writer = console.Profile.Out.Writer;
+            var (config, _) = ConfigOptions.Load(parse);
+            var figures = SeLoRA.Cluster.Benchmarks.ClusterBenchmark.MeasureSteps(config, parse.GetValue(model)!, parse.GetValue(steps),
+                rounds: parse.GetValue(rounds), log: line => writer.WriteLine("  " + line));
+            var engine = figures.First(f => f.Label.StartsWith("engine", StringComparison.Ordinal)).ImagesPerSecond;
+            writer.WriteLine($"tiny base, batch 8, {parse.GetValue(steps)} steps per run, best of {parse.GetValue(rounds)} rounds, {Environment.ProcessorCount} CPU threads");
+            foreach (var f in figures)
+                writer.WriteLine($"{f.Label,-22} {f.ImagesPerSecond,8:F1} images/s   overhead vs engine {engine / f.ImagesPerSecond,6:F3}");
+            var megabytes = parse.GetValue(sizes)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+            var reduce = SeLoRA.Cluster.Benchmarks.AllReduceBenchmark.Measure(megabytes, line => writer.WriteLine("  " + line));
+            writer.WriteLine("all-reduce between two actor systems (tensor channel) vs raw TCP loopback, same bytes:");
+            foreach (var r in reduce)
+                writer.WriteLine($"{r.Megabytes,4} MB   channel {r.TransportSeconds * 1000,8:F1} ms {r.TransportMBps,8:F0} MB/s   raw TCP {r.RawTcpSeconds * 1000,8:F1} ms {r.RawTcpMBps,8:F0} MB/s   ratio {r.Ratio,5:F2}");
             return 0;
         }));
         return command;
