@@ -23,7 +23,11 @@ public static class LocalTraining
         if (settings is not null)
         {
             hocon = SeLoRA.Cluster.Persistence.PersistenceHocon.For(settings).WithFallback(hocon);
-            coordinatorOptions = coordinatorOptions with { EntityOptions = SeLoRA.Cluster.Runs.RunEntityOptions.FromConfig(hocon) };
+            coordinatorOptions = coordinatorOptions with
+            {
+                EntityOptions = SeLoRA.Cluster.Runs.RunEntityOptions.FromConfig(hocon),
+                Mirror = coordinatorOptions.Mirror ?? SeLoRA.Cluster.Persistence.CheckpointBlobStores.MirrorFromConfig(hocon, settings),
+            };
         }
         using var system = ActorSystem.Create("selora-local", hocon);
         try

@@ -180,6 +180,7 @@ public sealed class TrainingCoordinator : ReceiveActor
             ConfigFromRun = m.ConfigFromRun,
             StopAfterStep = m.StopAfterStep,
             ConfigHocon = m.ConfigHocon,
+            Mirror = options.Mirror,
             Replicas = ClusterReplicaGroup.Factory(refs, LatentCacheRoot(config, m.RunsRoot), options.PrepareTimeout, options.StepTimeout,
                 line => self.Tell(new TrainingEventOccurred(new RunProgressed(line))), Transport(), options.FingerprintEvery, g => group = g),
         };

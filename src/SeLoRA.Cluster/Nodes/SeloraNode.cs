@@ -56,15 +56,16 @@ public sealed class SeloraNode : IDisposable
             TensorTransport.Start(system, TensorTransportSettings.FromConfig(config));
             var cluster = Akka.Cluster.Cluster.Get(system);
             if (options.SeedNodes.Count == 0) cluster.Join(cluster.SelfAddress);
+            var mirror = options.Persist ? CheckpointBlobStores.MirrorFromConfig(config, settings) : null;
             IActorRef? coordinator = null;
             if (coordinating)
                 coordinator = system.ActorOf(TrainingCoordinator.Props(new CoordinatorOptions(options.PrepareTimeout, options.StepTimeout, options.Persist,
-                    EntityOptions: SeLoRA.Cluster.Runs.RunEntityOptions.FromConfig(config))), NodeRoles.CoordinatorActorName);
+                    EntityOptions: SeLoRA.Cluster.Runs.RunEntityOptions.FromConfig(config), Mirror: mirror)), NodeRoles.CoordinatorActorName);
             var workers = new List<(IActorRef, string)>();
             if (options.Roles.Contains(NodeRoles.Worker))
             {
                 foreach (var (device, i) in WorkerDevices(options).Select((d, i) => (d, i)))
-                    workers.Add((system.ActorOf(DeviceWorker.Props(device), $"worker-{i}"), device));
+                    workers.Add((system.ActorOf(DeviceWorker.Props(device, mirror), $"worker-{i}"), device));
                 system.ActorOf(WorkerRegistrar.Props(workers), "worker-registrar");
             }
             return new SeloraNode(system, coordinator, workers.Select(w => w.Item1).ToList());

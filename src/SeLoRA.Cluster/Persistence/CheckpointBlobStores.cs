@@ -34,4 +34,14 @@ public static class CheckpointBlobStores
                 throw new ConfigurationException($"setting {BackendKey} = {backend}: expected auto, filesystem or database.");
         }
     }
+
+    /// <summary>
+    /// The checkpoint mirror a cluster needs: with PostgreSQL (or an explicit blob-store setting) checkpoints are copied
+    /// into the store; with the embedded SQLite default on one machine, none (the run folder already holds them).
+    /// </summary>
+    public static BlobCheckpointMirror? MirrorFromConfig(Config config, SeloraSettings settings)
+    {
+        var backend = config.GetString(BackendKey, "auto");
+        return backend == "auto" && settings.Persistence.Provider != "postgres" ? null : new BlobCheckpointMirror(Create(settings, backend));
+    }
 }

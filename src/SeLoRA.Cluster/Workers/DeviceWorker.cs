@@ -17,12 +17,15 @@ public sealed class DeviceWorker : ReceiveActor
     public const string Dispatcher = "selora-device-worker-dispatcher";
 
     readonly string device;
+    readonly SeLoRA.Training.Checkpoints.ICheckpointMirror? mirror;
     readonly ILoggingAdapter log = Context.GetLogger();
     TrainingReplica? replica;
 
-    public DeviceWorker(string device)
+    /// <param name="mirror">Where to fetch a checkpoint this machine does not have (the cluster's database).</param>
+    public DeviceWorker(string device, SeLoRA.Training.Checkpoints.ICheckpointMirror? mirror = null)
     {
         this.device = device;
+        this.mirror = mirror;
         Receive<PrepareReplica>(m => Reply(() => Prepare(m)));
         Receive<ComputeShard>(m => Reply(() =>
         {
@@ -56,7 +59,8 @@ public sealed class DeviceWorker : ReceiveActor
         }));
     }
 
-    public static Props Props(string device) => Akka.Actor.Props.Create(() => new DeviceWorker(device)).WithDispatcher(Dispatcher);
+    public static Props Props(string device, SeLoRA.Training.Checkpoints.ICheckpointMirror? mirror = null) =>
+        Akka.Actor.Props.Create(() => new DeviceWorker(device, mirror)).WithDispatcher(Dispatcher);
 
     string Name => Self.Path.ToStringWithAddress(((ExtendedActorSystem)Context.System).Provider.DefaultAddress);
 
@@ -80,6 +84,14 @@ public sealed class DeviceWorker : ReceiveActor
         replica?.Dispose();
         replica = null;
         var config = TrainingConfig.FromJson(m.ConfigJson, $"run {m.RunName}");
+        if (m.CheckpointDirectory is { } wanted && !Directory.Exists(wanted) && mirror is not null)
+        {
+            // Another machine wrote this checkpoint: fetch it from the mirror into the same path here.
+            var name = Path.GetFileName(wanted.TrimEnd('/'));
+            var reference = name == SeLoRA.Training.Checkpoints.CheckpointStore.BestName ? name : name.Replace("step-", "").TrimStart('0');
+            if (!mirror.TryRestore(m.RunName, RunLayout.OfCheckpoint(wanted).Directory, reference.Length == 0 ? "0" : reference))
+                throw new DirectoryNotFoundException($"{wanted}: the checkpoint is neither on this machine nor in the checkpoint mirror.");
+        }
         var target = DevicePicker.Pick(device, "worker device");
         var models = SeLoRA.Diffusion.Pipelines.StableDiffusionModels.Load(config.BaseModel);
         try

@@ -21,6 +21,9 @@ public sealed record RunOptions
     /// <summary>Builds the replicas that train (null: one replica in this process). The cluster passes its device workers here.</summary>
     public Func<ReplicaGroupContext, IReplicaGroup>? Replicas { get; init; }
 
+    /// <summary>Where checkpoints are also kept (the cluster's database), and restored from when missing here; null: none.</summary>
+    public SeLoRA.Training.Checkpoints.ICheckpointMirror? Mirror { get; init; }
+
     /// <summary>The layered HOCON the config was read from, written beside config.json for the record.</summary>
     public string? ConfigHocon { get; init; }
 }

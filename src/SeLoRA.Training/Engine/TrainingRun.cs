@@ -68,9 +68,12 @@ public sealed class TrainingRun : IDisposable
             else if (options.RunDirectory is { } dir) layout = new RunLayout(Path.GetFullPath(dir));
             else if (config.Name.Length > 0) layout = new RunLayout(Path.GetFullPath(Path.Combine(options.RunsRoot, config.Name)));
             else throw new ArgumentException("--resume needs the run: give --run <run folder>, a checkpoint folder, or a config with selora.train.name.");
-            if (!File.Exists(layout.ConfigJson)) throw new FileNotFoundException($"{layout.Directory}: not a run folder (no config.json).", layout.ConfigJson);
             var store = new CheckpointStore(layout.Checkpoints, config.Checkpoints.Keep);
             store.Recover();
+            // A run whose files live only in the mirror (another machine trained it) comes back from there.
+            if (options.Mirror is { } mirror && (!File.Exists(layout.ConfigJson) || !Resolvable(store, reference)))
+                mirror.TryRestore(RunNameOf(layout, config), layout.Directory, reference);
+            if (!File.Exists(layout.ConfigJson)) throw new FileNotFoundException($"{layout.Directory}: not a run folder (no config.json).", layout.ConfigJson);
             var checkpoint = store.Resolve(reference);
             var saved = TrainingConfig.FromJson(File.ReadAllText(layout.ConfigJson), layout.ConfigJson);
             if (options.ConfigFromRun)
@@ -99,6 +102,21 @@ public sealed class TrainingRun : IDisposable
         foreach (var file in new[] { fresh.Metrics, fresh.Validation, fresh.RankHistory, fresh.SplitManifest, fresh.ConfigJson, fresh.Summary })
             if (File.Exists(file)) File.Delete(file);
         return (fresh, null, config with { Name = name });
+    }
+
+    static string RunNameOf(RunLayout layout, TrainingConfig config) => config.Name.Length > 0 ? config.Name : Path.GetFileName(layout.Directory);
+
+    static bool Resolvable(CheckpointStore store, string reference)
+    {
+        try
+        {
+            store.Resolve(reference);
+            return true;
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
     }
 
     RunResult Run(CheckpointInfo? resumeFrom, CancellationToken cancellation)
@@ -210,10 +228,13 @@ public sealed class TrainingRun : IDisposable
             if (checkpoint)
             {
                 var saved = SaveCheckpoint(current, epoch, next, lr, validationLoss, best, wallBefore + clock.Elapsed.TotalSeconds, resumes);
+                options.Mirror?.Saved(config.Name, layout.Directory, saved, best: false);
+                options.Mirror?.Retain(config.Name, store.List().Select(c => c.Step).ToList());
                 observe(new CheckpointSaved(current, saved.Directory, false));
                 if (isBest)
                 {
                     var bestInfo = store.SaveBest(saved);
+                    options.Mirror?.Saved(config.Name, layout.Directory, bestInfo, best: true);
                     observe(new CheckpointSaved(current, bestInfo.Directory, true));
                 }
             }

@@ -70,4 +70,31 @@ public sealed class RunRecordingTests
         Assert.True(state.ExpansionCount > 0);
         await system.Terminate();
     }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task A_run_whose_folder_is_gone_resumes_from_the_checkpoints_in_the_database_bit_for_bit(string kind)
+    {
+        await using var db = await TestDatabase.CreateAsync(kind);
+        // Checkpoints mirrored into the journal's database (the default with PostgreSQL; asked for explicitly with SQLite).
+        var hocon = Akka.Configuration.ConfigurationFactory.ParseString("selora.persistence.blob-store = database").WithFallback(HoconLoader.Load(RepoPaths.Hocon));
+        var ct = TestContext.Current.CancellationToken;
+        var runs = Path.Combine(db.DataDirectory, "runs");
+        var straightConfig = Config(db.DataDirectory, "straight-" + Guid.NewGuid().ToString("N")[..8]) with { Runtime = new RuntimeSettings { Device = "cpu", Workers = 1 } };
+        var straight = LocalTraining.Run(hocon, straightConfig, new RunOptions { RunsRoot = runs }, cancellation: ct, settings: db.Settings);
+
+        var config = straightConfig with { Name = "moved-" + Guid.NewGuid().ToString("N")[..8] };
+        var first = LocalTraining.Run(hocon, config, new RunOptions { RunsRoot = runs, StopAfterStep = 5 }, cancellation: ct, settings: db.Settings);
+        Assert.False(first.Completed);
+        Directory.Delete(first.RunDirectory, recursive: true); // as if the next session ran on another machine
+
+        var resumed = LocalTraining.Run(hocon, config, new RunOptions { RunsRoot = runs, Resume = "latest", RunDirectory = first.RunDirectory },
+            cancellation: ct, settings: db.Settings);
+        Assert.True(resumed.Completed);
+        Assert.Equal([5L], resumed.Summary.Resumes); // the pause checkpoint, from the database
+        foreach (var file in new[] { CheckpointContents.AdaptersFile, CheckpointContents.OptimizerFile })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(straight.RunDirectory, "checkpoints", CheckpointStore.NameOf(9), file)),
+                File.ReadAllBytes(Path.Combine(resumed.RunDirectory, "checkpoints", CheckpointStore.NameOf(9), file)));
+    }
 }
