@@ -31,6 +31,7 @@ public sealed class NodeCommandTests : IDisposable
     {
         var path = Path.Combine(_dir, name + ".hocon");
         File.WriteAllText(path, $$"""
+            akka.cluster.split-brain-resolver.stable-after = 4s
             selora {
               data-dir = "{{Path.Combine(_dir, "runs")}}"
               logging.file = off
@@ -122,5 +123,47 @@ public sealed class NodeCommandTests : IDisposable
         Assert.Contains("finished: 24 steps", output);
         Assert.Matches("step \\d+: .*(did not answer|failed|lost|did not arrive)", output);
         Assert.Equal(RankLines(Path.Combine(_dir, "runs", "reference")), RankLines(Path.Combine(_dir, "runs", "cluster")));
+    }
+
+    [Fact]
+    public async Task The_coordinators_node_killed_mid_run_hands_the_run_to_another_coordinator_which_finishes_it()
+    {
+        var reference = SeloraProcess.Run(_dir, null, "train", "-c", WriteConfig("failover-reference", 1), "--no-progress");
+        Assert.True(reference.ExitCode == 0, reference.All);
+
+        var port = FreePort();
+        var seed = $"akka.tcp://selora@127.0.0.1:{port}";
+        var config = WriteConfig("failover", 1);
+        var first = Start("node", "-c", config, "--roles", "coordinator,worker", "--port", port.ToString(), "--train", "--expect-workers", "3");
+        var second = Start("node", "-c", config, "--roles", "coordinator,worker", "--seed-nodes", seed);
+        var third = Start("node", "-c", config, "--roles", "worker", "--seed-nodes", seed);
+        var secondOutput = second.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        _ = third.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        _ = first.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+
+        var run = Path.Combine(_dir, "runs", "failover");
+        var metrics = Path.Combine(run, "metrics.jsonl");
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (!(Directory.Exists(Path.Combine(run, "checkpoints")) && Directory.GetDirectories(Path.Combine(run, "checkpoints"), "step-*").Length >= 1)
+               && !first.HasExited && DateTime.UtcNow < deadline)
+            Thread.Sleep(50);
+        Assert.False(first.HasExited, "the run ended before its coordinator could be killed");
+        first.Kill(); // SIGKILL: the coordinator singleton and one worker go with it
+
+        var summary = Path.Combine(run, "summary.md");
+        deadline = DateTime.UtcNow.AddMinutes(4);
+        while (!(File.Exists(summary) && File.ReadAllText(summary).Contains("24", StringComparison.Ordinal) && File.ReadAllLines(metrics).Length == 24)
+               && DateTime.UtcNow < deadline)
+            Thread.Sleep(200);
+        second.Kill();
+        third.Kill();
+        var secondText = await secondOutput;
+        Assert.True(File.Exists(summary), $"the run was not finished by the second coordinator:\n{secondText}");
+        var steps = File.ReadAllLines(metrics).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64()).ToList();
+        Assert.Equal(Enumerable.Range(1, 24).Select(i => (long)i), steps);
+        Assert.Equal(RankLines(Path.Combine(_dir, "runs", "failover-reference")), RankLines(run));
+        // The second coordinator resumed it from a checkpoint (it did not just watch the first finish).
+        var state = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "checkpoints", "step-00000024", "state.json"))).RootElement;
+        Assert.NotEmpty(state.GetProperty("resumes").EnumerateArray());
     }
 }

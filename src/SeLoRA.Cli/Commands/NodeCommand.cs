@@ -61,7 +61,8 @@ public static class NodeCommand
                 return 0;
             }
 
-            var coordinator = node.Coordinator ?? throw new UsageException("--train needs the coordinator role on this node.");
+            if (!options.Roles.Contains(NodeRoles.Coordinator)) throw new UsageException("--train needs the coordinator role on this node.");
+            var coordinator = node.Coordinator;
             var training = TrainingConfigReader.Read(config, settings.Torch.Device);
             var expected = parse.GetValue(expect);
             var deadline = DateTime.UtcNow.AddSeconds(parse.GetValue(wait));

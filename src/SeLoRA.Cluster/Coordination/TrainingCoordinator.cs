@@ -10,7 +10,7 @@ namespace SeLoRA.Cluster.Coordination;
 /// runs) executes on a dedicated thread with a <see cref="ClusterReplicaGroup"/>, and its events come back here to be
 /// published. Pause, resume and stop are messages; a pause finishes the step, checkpoints and frees the workers' models.
 /// </summary>
-public sealed class TrainingCoordinator : ReceiveActor
+public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 {
     readonly ILoggingAdapter log = Context.GetLogger();
     readonly List<(IActorRef Worker, string Device)> workers = [];
@@ -27,6 +27,8 @@ public sealed class TrainingCoordinator : ReceiveActor
     IActorRef? pauseRequester;
     RunRecorder? recorder;
     volatile ClusterReplicaGroup? group;
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public TrainingCoordinator(CoordinatorOptions options)
     {
@@ -100,7 +102,11 @@ public sealed class TrainingCoordinator : ReceiveActor
                 case RunStarted started:
                     runDirectory = started.RunDirectory;
                     runName = started.RunName;
-                    if (options.Persist) recorder = new RunRecorder(Entity(started.RunName), Self, options.StepsPerRecord, workers.Count);
+                    if (options.Persist)
+                    {
+                        recorder = new RunRecorder(Entity(started.RunName), Self, options.StepsPerRecord, workers.Count);
+                        Index().Tell(new SeLoRA.Cluster.Runs.IndexRun(started.RunName));
+                    }
                     break;
                 case StepCompleted completed:
                     step = completed.Metric.Step;
@@ -127,6 +133,70 @@ public sealed class TrainingCoordinator : ReceiveActor
             pauseRequester = null;
         });
         Receive<GetTrainingStatus>(_ => Sender.Tell(Status()));
+        Receive<RecoverRuns>(_ => RecoverInterruptedRuns());
+        Receive<InterruptedRun>(ResumeInterrupted);
+        Receive<NoInterruptedRun>(_ => { });
+        Receive<Status.Failure>(f => log.Warning("looking for interrupted runs failed: {0}", f.Cause.Message));
+        Receive<SeLoRA.Cluster.Runs.IndexedRuns>(FindInterrupted);
+        Receive<SeLoRA.Cluster.Runs.RunIndexed>(_ => { });
+    }
+
+    /// <summary>Checks the journal for runs whose coordinator was lost while they trained.</summary>
+    sealed record RecoverRuns;
+
+    protected override void PreStart()
+    {
+        if (options.Persist && options.RecoverRunsUnder is not null) Self.Tell(new RecoverRuns());
+    }
+
+    /// <summary>
+    /// Looks (off the actor's thread) for a run the journal shows as running: its coordinator's node was lost. The answer
+    /// comes back as a message; the run resumes once a worker has registered.
+    /// </summary>
+    void RecoverInterruptedRuns()
+    {
+        if (state is "running" or "pausing" or "stopping") return;
+        Index().Ask<SeLoRA.Cluster.Runs.IndexedRuns>(new SeLoRA.Cluster.Runs.GetIndexedRuns(), TimeSpan.FromSeconds(30)).PipeTo(Self);
+    }
+
+    void FindInterrupted(SeLoRA.Cluster.Runs.IndexedRuns runs)
+    {
+        var entities = runs.Names.Select(n => (Name: n, Entity: Entity(n))).ToList(); // children are made on the actor's thread
+        async Task<object> Find()
+        {
+            foreach (var (name, entity) in entities)
+            {
+                var status = await entity.Ask<SeLoRA.Cluster.Runs.RunStatus>(SeLoRA.Cluster.Runs.GetRunStatus.Instance, TimeSpan.FromSeconds(30));
+                if (status.State.Status == SeLoRA.Cluster.Runs.RunPhase.Running) return new InterruptedRun(name, status.State.ConfigJson, status.State.Step);
+            }
+            return new NoInterruptedRun();
+        }
+        Find().PipeTo(Self);
+    }
+
+    sealed record InterruptedRun(string Name, string ConfigJson, long Step);
+
+    sealed record NoInterruptedRun;
+
+    void ResumeInterrupted(InterruptedRun run)
+    {
+        if (state is "running" or "pausing" or "stopping") return;
+        if (workers.Count == 0)
+        {
+            log.Info("run {0} was training when its coordinator was lost; resuming once a worker registers", run.Name);
+            Timers.StartSingleTimer("recover", new RecoverRuns(), TimeSpan.FromSeconds(2));
+            return;
+        }
+        log.Warning("run {0} was training when its coordinator was lost (journal at step {1}); resuming from its latest checkpoint", run.Name, run.Step);
+        // The journal says Running; a pause first lets the resume be recorded as one.
+        Entity(run.Name).Tell(new SeLoRA.Cluster.Runs.PauseRun("coordinator lost"));
+        Start(new StartTraining(run.ConfigJson, options.RecoverRunsUnder!, Resume: "latest"));
+    }
+
+    IActorRef Index()
+    {
+        var child = Context.Child(SeLoRA.Cluster.Runs.RunIndex.Id);
+        return child.IsNobody() ? Context.ActorOf(SeLoRA.Cluster.Runs.RunIndex.Props(), SeLoRA.Cluster.Runs.RunIndex.Id) : child;
     }
 
     public static Props Props(CoordinatorOptions options) => Akka.Actor.Props.Create(() => new TrainingCoordinator(options));

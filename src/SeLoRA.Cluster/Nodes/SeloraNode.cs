@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
 using SeLoRA.Cluster.Coordination;
 using SeLoRA.Cluster.Hosting;
@@ -17,7 +18,7 @@ namespace SeLoRA.Cluster.Nodes;
 /// </summary>
 public sealed class SeloraNode : IDisposable
 {
-    SeloraNode(ActorSystem system, IActorRef? coordinator, IReadOnlyList<IActorRef> workers)
+    SeloraNode(ActorSystem system, IActorRef coordinator, IReadOnlyList<IActorRef> workers)
     {
         System = system;
         Coordinator = coordinator;
@@ -26,8 +27,8 @@ public sealed class SeloraNode : IDisposable
 
     public ActorSystem System { get; }
 
-    /// <summary>This node's coordinator, when it has the coordinator role.</summary>
-    public IActorRef? Coordinator { get; }
+    /// <summary>The cluster's coordinator (a singleton proxy, on every node).</summary>
+    public IActorRef Coordinator { get; }
 
     public IReadOnlyList<IActorRef> Workers { get; }
 
@@ -57,16 +58,23 @@ public sealed class SeloraNode : IDisposable
             var cluster = Akka.Cluster.Cluster.Get(system);
             if (options.SeedNodes.Count == 0) cluster.Join(cluster.SelfAddress);
             var mirror = options.Persist ? CheckpointBlobStores.MirrorFromConfig(config, settings) : null;
-            IActorRef? coordinator = null;
+            // One coordinator in the cluster: a singleton on the oldest coordinator node, moving to the next one if that
+            // node is lost; it then resumes the runs the journal shows as still training.
             if (coordinating)
-                coordinator = system.ActorOf(TrainingCoordinator.Props(new CoordinatorOptions(options.PrepareTimeout, options.StepTimeout, options.Persist,
-                    EntityOptions: SeLoRA.Cluster.Runs.RunEntityOptions.FromConfig(config), Mirror: mirror)), NodeRoles.CoordinatorActorName);
+                system.ActorOf(ClusterSingletonManager.Props(
+                    TrainingCoordinator.Props(new CoordinatorOptions(options.PrepareTimeout, options.StepTimeout, options.Persist,
+                        EntityOptions: SeLoRA.Cluster.Runs.RunEntityOptions.FromConfig(config), Mirror: mirror,
+                        RecoverRunsUnder: options.Persist ? settings.DataDirectory : null)),
+                    PoisonPill.Instance,
+                    ClusterSingletonManagerSettings.Create(system).WithRole(NodeRoles.Coordinator).WithSingletonName("singleton")), NodeRoles.CoordinatorActorName);
+            var coordinator = system.ActorOf(ClusterSingletonProxy.Props($"/user/{NodeRoles.CoordinatorActorName}",
+                ClusterSingletonProxySettings.Create(system).WithRole(NodeRoles.Coordinator).WithSingletonName("singleton")), "coordinator-proxy");
             var workers = new List<(IActorRef, string)>();
             if (options.Roles.Contains(NodeRoles.Worker))
             {
                 foreach (var (device, i) in WorkerDevices(options).Select((d, i) => (d, i)))
                     workers.Add((system.ActorOf(DeviceWorker.Props(device, mirror), $"worker-{i}"), device));
-                system.ActorOf(WorkerRegistrar.Props(workers), "worker-registrar");
+                system.ActorOf(WorkerRegistrar.Props(coordinator, workers, TimeSpan.FromSeconds(3)), "worker-registrar");
             }
             return new SeloraNode(system, coordinator, workers.Select(w => w.Item1).ToList());
         }

@@ -1,36 +1,30 @@
 using Akka.Actor;
-using Akka.Cluster;
 using SeLoRA.Cluster.Coordination;
-using SeLoRA.Cluster.Nodes;
 
 namespace SeLoRA.Cluster.Workers;
 
 /// <summary>
-/// Offers this node's device workers to every coordinator in the cluster: when a member with the coordinator role comes
-/// up (including this node), each worker is registered with its /user/coordinator.
+/// Offers this node's device workers to the cluster's coordinator (a cluster singleton, reached through its proxy) every
+/// few seconds: a coordinator that starts after another one's node was lost learns the workers within one period, and
+/// offering twice is harmless.
 /// </summary>
-public sealed class WorkerRegistrar : ReceiveActor
+public sealed class WorkerRegistrar : ReceiveActor, IWithTimers
 {
-    public WorkerRegistrar(IReadOnlyList<(IActorRef Worker, string Device)> workers)
+    sealed record Offer;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public WorkerRegistrar(IActorRef coordinator, IReadOnlyList<(IActorRef Worker, string Device)> workers, TimeSpan period)
     {
-        var cluster = Akka.Cluster.Cluster.Get(Context.System);
-        Receive<ClusterEvent.CurrentClusterState>(state =>
+        Receive<Offer>(_ =>
         {
-            foreach (var member in state.Members.Where(m => m.Status == MemberStatus.Up)) Offer(member, workers);
+            foreach (var (worker, device) in workers) coordinator.Tell(new RegisterWorker(worker, device));
         });
-        Receive<ClusterEvent.MemberUp>(up => Offer(up.Member, workers));
         Receive<WorkerRegistered>(_ => { });
-        cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.MemberUp));
+        Self.Tell(new Offer());
+        Timers.StartPeriodicTimer("offer", new Offer(), period);
     }
 
-    public static Props Props(IReadOnlyList<(IActorRef Worker, string Device)> workers) => Akka.Actor.Props.Create(() => new WorkerRegistrar(workers));
-
-    void Offer(Member member, IReadOnlyList<(IActorRef Worker, string Device)> workers)
-    {
-        if (!member.HasRole(NodeRoles.Coordinator)) return;
-        var coordinator = Context.ActorSelection(new RootActorPath(member.Address) / "user" / NodeRoles.CoordinatorActorName);
-        foreach (var (worker, device) in workers) coordinator.Tell(new RegisterWorker(worker, device));
-    }
-
-    protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+    public static Props Props(IActorRef coordinator, IReadOnlyList<(IActorRef Worker, string Device)> workers, TimeSpan period) =>
+        Akka.Actor.Props.Create(() => new WorkerRegistrar(coordinator, workers, period));
 }
