@@ -38,3 +38,13 @@ public sealed record TrainingStatus(string? RunName, string State, long Step, in
 
 /// <summary>A command the coordinator refused in its current state; the reason says why.</summary>
 public sealed record TrainingCommandRejected(string Reason);
+
+/// <summary>Every run the cluster has recorded, with its status (needs persistence).</summary>
+public sealed record ListRuns;
+
+public sealed record RunsListed(SeLoRA.Cluster.Runs.RunState[] Runs);
+
+/// <summary>One recorded run's state (null when no such run was recorded).</summary>
+public sealed record GetRunDetails(string Name);
+
+public sealed record RunDetails(string Name, SeLoRA.Cluster.Runs.RunState? State);

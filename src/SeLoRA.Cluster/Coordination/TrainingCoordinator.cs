@@ -134,6 +134,40 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         });
         Receive<GetTrainingStatus>(_ => Sender.Tell(Status()));
         Receive<RecoverRuns>(_ => RecoverInterruptedRuns());
+        Receive<ListRuns>(_ =>
+        {
+            if (!options.Persist)
+            {
+                Sender.Tell(new RunsListed([]));
+                return;
+            }
+            var replyTo = Sender;
+            var self = Self;
+            Index().Ask<SeLoRA.Cluster.Runs.IndexedRuns>(new SeLoRA.Cluster.Runs.GetIndexedRuns(), TimeSpan.FromSeconds(30))
+                .PipeTo(self, replyTo, runs => new ListIndexed(runs.Names, replyTo));
+        });
+        Receive<ListIndexed>(m =>
+        {
+            var entities = m.Names.Select(Entity).ToList(); // children are made on the actor's thread
+            Task.WhenAll(entities.Select(e => e.Ask<SeLoRA.Cluster.Runs.RunStatus>(SeLoRA.Cluster.Runs.GetRunStatus.Instance, TimeSpan.FromSeconds(30))))
+                .ContinueWith(t => t.IsCompletedSuccessfully ? (object)new RunsListed(t.Result.Select(r => r.State).ToArray())
+                    : new Status.Failure(t.Exception!.GetBaseException()))
+                .PipeTo(m.ReplyTo);
+        });
+        Receive<GetRunDetails>(m =>
+        {
+            if (!options.Persist)
+            {
+                Sender.Tell(new RunDetails(m.Name, null));
+                return;
+            }
+            var replyTo = Sender;
+            Entity(m.Name).Ask<SeLoRA.Cluster.Runs.RunStatus>(SeLoRA.Cluster.Runs.GetRunStatus.Instance, TimeSpan.FromSeconds(30))
+                .ContinueWith(t => t.IsCompletedSuccessfully
+                    ? new RunDetails(m.Name, t.Result.State.Status == SeLoRA.Cluster.Runs.RunPhase.NotStarted ? null : t.Result.State)
+                    : new RunDetails(m.Name, null))
+                .PipeTo(replyTo);
+        });
         Receive<InterruptedRun>(ResumeInterrupted);
         Receive<NoInterruptedRun>(_ => { });
         Receive<Status.Failure>(f => log.Warning("looking for interrupted runs failed: {0}", f.Cause.Message));
@@ -173,6 +207,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         }
         Find().PipeTo(Self);
     }
+
+    sealed record ListIndexed(string[] Names, IActorRef ReplyTo);
 
     sealed record InterruptedRun(string Name, string ConfigJson, long Step);
 

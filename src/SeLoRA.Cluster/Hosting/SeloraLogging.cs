@@ -17,7 +17,7 @@ public static class SeloraLogging
     public const string FilePattern = "selora-.json";
 
     /// <summary>Builds a logger; <paramref name="logDirectory"/> null means console only.</summary>
-    public static Logger Create(LoggingSettings settings, LogScope scope, string? logDirectory, bool console = true)
+    public static Logger Create(LoggingSettings settings, LogScope scope, string? logDirectory, bool console = true, RecentLogSink? recent = null)
     {
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(settings.Level)
@@ -26,6 +26,7 @@ public static class SeloraLogging
             .Enrich.With(new ScopeEnricher(scope));
         if (console)
             configuration = configuration.WriteTo.Console(outputTemplate: ConsoleTemplate, standardErrorFromLevel: LogEventLevel.Verbose);
+        if (recent != null) configuration = configuration.WriteTo.Sink(recent);
         if (settings.WriteFile && logDirectory != null)
         {
             Directory.CreateDirectory(logDirectory);
@@ -36,9 +37,9 @@ public static class SeloraLogging
     }
 
     /// <summary>Builds the process logger and installs it as Serilog's static logger, which Akka.Logger.Serilog writes to.</summary>
-    public static Logger Install(SeloraSettings settings, LogScope scope, string? logDirectory = null)
+    public static Logger Install(SeloraSettings settings, LogScope scope, string? logDirectory = null, RecentLogSink? recent = null)
     {
-        var logger = Create(settings.Logging, scope, logDirectory ?? Path.Combine(settings.NodeDirectory, "logs"));
+        var logger = Create(settings.Logging, scope, logDirectory ?? Path.Combine(settings.NodeDirectory, "logs"), recent: recent);
         Log.Logger = logger;
         return logger;
     }

@@ -22,10 +22,14 @@ public sealed class DeviceWorker : ReceiveActor
     TrainingReplica? replica;
 
     /// <param name="mirror">Where to fetch a checkpoint this machine does not have (the cluster's database).</param>
-    public DeviceWorker(string device, SeLoRA.Training.Checkpoints.ICheckpointMirror? mirror = null)
+    readonly WorkerStatusBoard? board;
+    string? runName;
+
+    public DeviceWorker(string device, SeLoRA.Training.Checkpoints.ICheckpointMirror? mirror = null, WorkerStatusBoard? board = null)
     {
         this.device = device;
         this.mirror = mirror;
+        this.board = board;
         Receive<PrepareReplica>(m => Reply(() => Prepare(m)));
         Receive<ComputeShard>(m => Reply(() =>
         {
@@ -55,12 +59,30 @@ public sealed class DeviceWorker : ReceiveActor
         {
             replica?.Dispose();
             replica = null;
+            board?.Set(new WorkerStatus(Name, device, null, 0, "idle"));
             return new ReplicaReleased(Name);
         }));
     }
 
-    public static Props Props(string device, SeLoRA.Training.Checkpoints.ICheckpointMirror? mirror = null) =>
-        Akka.Actor.Props.Create(() => new DeviceWorker(device, mirror)).WithDispatcher(Dispatcher);
+    public static Props Props(string device, SeLoRA.Training.Checkpoints.ICheckpointMirror? mirror = null, WorkerStatusBoard? board = null) =>
+        Akka.Actor.Props.Create(() => new DeviceWorker(device, mirror, board)).WithDispatcher(Dispatcher);
+
+    protected override void PreStart() => board?.Set(new WorkerStatus(Name, device, null, 0, "idle"));
+
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        var (phase, step) = message switch
+        {
+            ComputeShard m => ("computing gradients", m.Step),
+            ApplyReduced m => ("applying gradients", m.Step),
+            ComputeTrial m => ("trial pass", m.Step),
+            ApplyDecisions m => ("expanding", m.Step),
+            PrepareReplica => ("loading", 0L),
+            _ => ((string?)null, 0L),
+        };
+        if (phase is not null) board?.Set(new WorkerStatus(Name, device, runName, step, phase));
+        return base.AroundReceive(receive, message);
+    }
 
     string Name => Self.Path.ToStringWithAddress(((ExtendedActorSystem)Context.System).Provider.DefaultAddress);
 
@@ -105,6 +127,8 @@ public sealed class DeviceWorker : ReceiveActor
             models.Dispose();
             throw;
         }
+        runName = m.RunName;
+        board?.Set(new WorkerStatus(Name, device, runName, 0, "ready"));
         log.Info("replica of run {0} ready on {1}", m.RunName, target);
         return new ReplicaPrepared(Name, replica.Fingerprint());
     }
