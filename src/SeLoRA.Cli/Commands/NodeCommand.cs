@@ -50,12 +50,17 @@ public static class NodeCommand
             if (!parse.GetValue(train))
             {
                 using var stop = new ManualResetEventSlim();
-                Console.CancelKeyPress += (_, e) =>
+                // SIGINT (Ctrl-C) and SIGTERM (service managers, scripts/local-cluster.sh down): leave the cluster cleanly.
+                using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c =>
                 {
-                    e.Cancel = true;
+                    c.Cancel = true;
                     stop.Set();
-                };
-                AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Set();
+                });
+                using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+                {
+                    c.Cancel = true;
+                    stop.Set();
+                });
                 stop.Wait();
                 writer.WriteLine($"node {node.Address} leaving");
                 return 0;
