@@ -315,6 +315,40 @@ public sealed class AdapterExportTests : IDisposable
     }
 
     [Fact]
+    public void A_file_without_selora_metadata_takes_alphas_from_lora_adapter_metadata_or_the_given_models()
+    {
+        using var trained = Trained();
+        var ckpt = Checkpoint(trained);
+        var header = SafetensorsFile.ReadHeader(ckpt);
+        var tensors = SafetensorsFile.Load(ckpt);
+        var diffusersOnly = temp.File("diffusers-only.safetensors");
+        var bare = temp.File("bare.safetensors");
+        try
+        {
+            SafetensorsFile.Save(diffusersOnly, tensors, new Dictionary<string, string>
+            {
+                ["format"] = "pt",
+                [AdapterFile.DiffusersMetadataKey] = header.Metadata[AdapterFile.DiffusersMetadataKey],
+            });
+            SafetensorsFile.Save(bare, tensors);
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+
+        foreach (var (source, models) in new[] { (diffusersOnly, (IReadOnlyList<AdapterComponent>?)null), (bare, trained.Components) })
+        {
+            var file = temp.File($"from-{Path.GetFileNameWithoutExtension(source)}.safetensors");
+            AdapterExport.Export(source, AdapterExportFormat.Kohya, file, models);
+            Assert.False(SafetensorsFile.ReadHeader(file).Metadata.ContainsKey(AdapterFile.MetadataKey));
+            AssertKohyaDeltas(file, trained, l => l.Rank);
+        }
+        var e = Assert.Throws<AdapterFileException>(() => AdapterExport.Export(bare, AdapterExportFormat.Kohya, temp.File("x.safetensors")));
+        Assert.Contains("alpha", e.Message);
+    }
+
+    [Fact]
     public void Kohya_export_of_dylora_keeps_the_inference_rank_branch()
     {
         var config = new DyLoraConfig { MaxRank = 4, Alpha = 3, Seed = 5 };
