@@ -20,6 +20,7 @@ public sealed class CommandClientConnection : IAsyncDisposable
     readonly Timer? keepAlive;
     Task? readLoop;
     long nextId;
+    int disposed;
 
     CommandClientConnection(TcpClient client, int maxFrameBytes, TimeSpan? keepAliveEvery)
     {
@@ -238,6 +239,7 @@ public sealed class CommandClientConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1) return;
         if (keepAlive is not null) await keepAlive.DisposeAsync().ConfigureAwait(false);
         closing.Cancel();
         client.Dispose();
