@@ -100,6 +100,19 @@ internal sealed class CommandConnectionActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        try
+        {
+            Greet();
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    void Greet()
+    {
         var self = Self;
         Send(new CommandFrame
         {

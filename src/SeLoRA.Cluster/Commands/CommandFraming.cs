@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace SeLoRA.Cluster.Commands;
 
@@ -15,18 +14,10 @@ public static class CommandFraming
     /// <summary>Version announced in hello; a client refuses a server that speaks another.</summary>
     public const int ProtocolVersion = 1;
 
-    static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter() },
-        MaxDepth = 16,
-    };
-
     /// <summary>The frame's bytes, header included.</summary>
     public static byte[] Encode(CommandFrame frame)
     {
-        var body = JsonSerializer.SerializeToUtf8Bytes(frame, Json);
+        var body = JsonSerializer.SerializeToUtf8Bytes(frame, CommandJsonContext.Default.CommandFrame);
         var bytes = new byte[HeaderBytes + body.Length];
         BinaryPrimitives.WriteUInt32BigEndian(bytes, (uint)body.Length);
         body.CopyTo(bytes, HeaderBytes);
@@ -38,7 +29,7 @@ public static class CommandFraming
     {
         try
         {
-            var frame = JsonSerializer.Deserialize<CommandFrame>(body, Json);
+            var frame = JsonSerializer.Deserialize(body, CommandJsonContext.Default.CommandFrame);
             if (frame is null || string.IsNullOrEmpty(frame.Type))
                 throw new CommandException(CommandErrorKind.BadRequest, "malformed frame: no \"type\" field");
             return frame;
