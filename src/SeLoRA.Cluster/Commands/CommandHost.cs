@@ -14,7 +14,8 @@ public static class CommandHost
     /// <summary>
     /// Starts the host. Throws <see cref="ConfigurationException"/> when the settings are unsafe or invalid (a non-loopback
     /// address without a secret names the setting), <see cref="ArgumentException"/> for a bad palette spec and
-    /// <see cref="IOException"/> when the port cannot be bound.
+    /// <see cref="IOException"/> when the port cannot be bound. It does not look at <see cref="CommandHostSettings.Enabled"/>:
+    /// the caller (the node) decides whether to start it. Stop it with the handle, or by terminating the actor system.
     /// </summary>
     public static CommandHostHandle Start(ActorSystem system, CommandHostSettings settings, IEnumerable<ICommandPalette> palettes)
     {
