@@ -24,6 +24,7 @@ public static class SeloraCommandLine
         root.Subcommands.Add(TrainCommand.Create(console));
         root.Subcommands.Add(TrainCommand.CreateQuickstart(console));
         root.Subcommands.Add(NodeCommand.Create(console));
+        root.Subcommands.Add(CmdCommand.Create(console));
         return root;
     }
 }
