@@ -36,6 +36,7 @@ public sealed class NodeCommandTests : IDisposable
               data-dir = "{{Path.Combine(_dir, "runs")}}"
               logging.file = off
               cluster { step-timeout = 20s, prepare-timeout = 2m, workers = 1, device = cpu }
+              command-host.port = 0
               train {
                 name = "{{name}}"
                 seed = 4

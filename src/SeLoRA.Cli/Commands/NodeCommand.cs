@@ -44,9 +44,12 @@ public static class NodeCommand
                 Device = parse.GetValue(device) ?? options.Device,
             };
             var writer = console.Profile.Out.Writer;
-            using var node = SeloraNode.Start(config, settings, options);
+            var recent = new RecentLogSink();
+            using var logger = SeloraLogging.Install(settings with { Roles = options.Roles.ToList() }, LogScope.For(settings with { Roles = options.Roles.ToList() }), recent: recent);
+            using var node = SeloraNode.Start(config, settings, options, recent);
             writer.WriteLine($"node {node.Address} up: roles {string.Join(", ", options.Roles)}, {node.Workers.Count} device worker(s), " +
-                             $"seeds {(options.SeedNodes.Count == 0 ? "(this node)" : string.Join(", ", options.SeedNodes))}");
+                             $"seeds {(options.SeedNodes.Count == 0 ? "(this node)" : string.Join(", ", options.SeedNodes))}" +
+                             (node.CommandHost is { } host ? $"; command host {host.EndPoint} (selora cmd {host.EndPoint} cluster show)" : ""));
             if (!parse.GetValue(train))
             {
                 using var stop = new ManualResetEventSlim();

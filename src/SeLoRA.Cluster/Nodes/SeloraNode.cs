@@ -18,12 +18,16 @@ namespace SeLoRA.Cluster.Nodes;
 /// </summary>
 public sealed class SeloraNode : IDisposable
 {
-    SeloraNode(ActorSystem system, IActorRef coordinator, IReadOnlyList<IActorRef> workers)
+    SeloraNode(ActorSystem system, IActorRef coordinator, IReadOnlyList<IActorRef> workers, SeLoRA.Cluster.Commands.CommandHostHandle? commandHost)
     {
         System = system;
         Coordinator = coordinator;
         Workers = workers;
+        CommandHost = commandHost;
     }
+
+    /// <summary>The pbm-style command host of this node (null when selora.command-host.enabled is off).</summary>
+    public SeLoRA.Cluster.Commands.CommandHostHandle? CommandHost { get; }
 
     public ActorSystem System { get; }
 
@@ -34,7 +38,8 @@ public sealed class SeloraNode : IDisposable
 
     public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
 
-    public static SeloraNode Start(Config layered, SeloraSettings settings, NodeOptions options)
+    /// <param name="recentLog">This process's in-memory log lines, for `node log peek`.</param>
+    public static SeloraNode Start(Config layered, SeloraSettings settings, NodeOptions options, RecentLogSink? recentLog = null)
     {
         var unknown = options.Roles.FirstOrDefault(r => !SeloraSettings.KnownRoles.Contains(r));
         if (options.Roles.Count == 0 || unknown is not null)
@@ -70,18 +75,44 @@ public sealed class SeloraNode : IDisposable
             var coordinator = system.ActorOf(ClusterSingletonProxy.Props($"/user/{NodeRoles.CoordinatorActorName}",
                 ClusterSingletonProxySettings.Create(system).WithRole(NodeRoles.Coordinator).WithSingletonName("singleton")), "coordinator-proxy");
             var workers = new List<(IActorRef, string)>();
+            var board = new WorkerStatusBoard();
             if (options.Roles.Contains(NodeRoles.Worker))
             {
                 foreach (var (device, i) in WorkerDevices(options).Select((d, i) => (d, i)))
-                    workers.Add((system.ActorOf(DeviceWorker.Props(device, mirror), $"worker-{i}"), device));
+                    workers.Add((system.ActorOf(DeviceWorker.Props(device, mirror, board), $"worker-{i}"), device));
                 system.ActorOf(WorkerRegistrar.Props(coordinator, workers, TimeSpan.FromSeconds(3)), "worker-registrar");
             }
-            return new SeloraNode(system, coordinator, workers.Select(w => w.Item1).ToList());
+            var hostSettings = SeLoRA.Cluster.Commands.CommandHostSettings.FromConfig(config);
+            var host = hostSettings.Enabled
+                ? StartCommandHost(system, hostSettings,
+                [
+                    new SeLoRA.Cluster.Palettes.ClusterPalette(system),
+                    new SeLoRA.Cluster.Palettes.TrainPalette(system, coordinator, settings, HoconLoader.LocateDirectory()),
+                    new SeLoRA.Cluster.Palettes.CkptPalette(settings.DataDirectory, mirror),
+                    new SeLoRA.Cluster.Palettes.NodePalette(board, recentLog),
+                ])
+                : null;
+            return new SeloraNode(system, coordinator, workers.Select(w => w.Item1).ToList(), host);
         }
         catch
         {
             system.Terminate().Wait(TimeSpan.FromSeconds(10));
             throw;
+        }
+    }
+
+    static SeLoRA.Cluster.Commands.CommandHostHandle StartCommandHost(ActorSystem system, SeLoRA.Cluster.Commands.CommandHostSettings settings,
+        IEnumerable<SeLoRA.Cluster.Commands.ICommandPalette> palettes)
+    {
+        try
+        {
+            return SeLoRA.Cluster.Commands.CommandHost.Start(system, settings, palettes);
+        }
+        catch (Exception e) when (e is global::System.Net.Sockets.SocketException or IOException)
+        {
+            throw new ConfigurationException(
+                $"setting selora.command-host.port = {settings.Port}: cannot listen on {settings.Hostname}:{settings.Port} ({e.Message}); " +
+                "give each node on this machine its own port, or 0 for any free one.");
         }
     }
 
@@ -108,6 +139,7 @@ public sealed class SeloraNode : IDisposable
 
     public void Dispose()
     {
+        CommandHost?.Dispose();
         var cluster = Akka.Cluster.Cluster.Get(System);
         cluster.LeaveAsync().Wait(TimeSpan.FromSeconds(10));
         System.Terminate().Wait(TimeSpan.FromSeconds(20));

@@ -46,7 +46,7 @@ public sealed class TwoNodeTrainingTests : IDisposable
     public async Task Two_workers_on_two_nodes_equal_one_worker_on_the_same_global_batch()
     {
         var ct = TestContext.Current.CancellationToken;
-        var hocon = HoconLoader.Load(RepoPaths.Hocon);
+        var hocon = Akka.Configuration.ConfigurationFactory.ParseString("selora.command-host.port = 0").WithFallback(HoconLoader.Load(RepoPaths.Hocon));
         var settings = SeloraSettings.From(hocon);
         var runs = Path.Combine(root, "runs");
         var reference = LocalTraining.Run(hocon, Config("reference"), new RunOptions { RunsRoot = runs }, cancellation: ct);
