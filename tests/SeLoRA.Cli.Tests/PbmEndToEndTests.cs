@@ -113,8 +113,9 @@ public sealed class PbmEndToEndTests : IDisposable
         Node("-c", NodeConfig("w2", ports[2]), "--roles", "worker", "--seed-nodes", seed);
         var host = $"127.0.0.1:{ports[0]}";
 
-        var show = Until(() => Cmd(host, "cluster", "show"), r => r.ExitCode == 0 && r.Stdout.Contains("Count: 3 nodes"), TimeSpan.FromMinutes(1), "3 members up");
-        Assert.Equal(3, show.Stdout.Split('\n').Count(l => l.Contains("| Up |")));
+        static int Up(SeloraProcess.Result r) => r.Stdout.Split('\n').Count(l => l.Contains("| Up |"));
+        var show = Until(() => Cmd(host, "cluster", "show"), r => r.ExitCode == 0 && Up(r) == 3, TimeSpan.FromMinutes(1), "3 members up");
+        Assert.Contains("Count: 3 nodes", show.Stdout);
         Assert.Contains("[coordinator, worker]", show.Stdout);
         Until(() => Cmd(host, "train", "status"), r => r.Stdout.Contains("3 worker(s) registered"), TimeSpan.FromSeconds(30), "3 workers registered");
 
