@@ -129,8 +129,8 @@ public sealed class PbmEndToEndTests : IDisposable
         Assert.Contains("paused", pause.Stdout);
         var status = Cmd(host, "train", "status", "operated");
         Assert.Contains("Paused", status.Stdout);
-        var workers = Cmd($"127.0.0.1:{ports[1]}", "node", "workers");
-        Assert.Contains("idle (no model held)", workers.Stdout);
+        // The pause freed the workers' models.
+        Until(() => Cmd($"127.0.0.1:{ports[1]}", "node", "workers"), r => r.Stdout.Contains("idle (no model held)"), TimeSpan.FromSeconds(30), "an idle worker");
 
         var resume = Cmd(host, "train", "resume", "operated");
         Assert.True(resume.ExitCode == 0, resume.All);
