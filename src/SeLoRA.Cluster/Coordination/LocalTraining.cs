@@ -47,6 +47,10 @@ public static class LocalTraining
             if (answer is TrainingCommandRejected rejected) throw new TrainingFailedException(rejected.Reason);
             using var onCancel = cancellation.Register(() => coordinator.Tell(new PauseTraining()));
             var result = finished.Task.GetAwaiter().GetResult();
+            // The run's last events (pause, completion) were told to its entity; its answer to a later question comes
+            // only after they are persisted, so the journal is complete before this actor system stops.
+            if (coordinatorOptions.Persist)
+                coordinator.Ask<RunDetails>(new GetRunDetails(result.RunName), TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
             if (result.Error is not null) throw new TrainingFailedException(result.Error);
             return result.Result!;
         }

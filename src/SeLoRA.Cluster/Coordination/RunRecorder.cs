@@ -19,7 +19,7 @@ public sealed class RunRecorder(IActorRef entity, IActorRef replyTo, int stepsPe
     double learningRate;
     int totalRank;
     double wall;
-    double? lastValidation;
+    (long Step, double Loss)? lastValidation;
 
     public IActorRef Entity { get; } = entity;
 
@@ -48,15 +48,13 @@ public sealed class RunRecorder(IActorRef entity, IActorRef replyTo, int stepsPe
                 Entity.Tell(new RecordExpansion(r.Step, r.Changes.Select(c => new LayerRankChange(c.Layer, c.OldRank, c.NewRank)).ToList()), replyTo);
                 break;
             case ValidationCompleted v:
-                lastValidation = v.Metric.Loss;
-                break;
-            case EngineCheckpointSaved k when !k.Best:
-                Flush();
-                Entity.Tell(new RecordCheckpoint(k.Step, Path.GetFileName(k.Directory), lastValidation, false), replyTo);
-                lastValidation = null;
+                lastValidation = (v.Metric.Step, v.Metric.Loss);
                 break;
             case EngineCheckpointSaved k:
-                Entity.Tell(new RecordCheckpoint(k.Step, Path.GetFileName(k.Directory), null, true), replyTo);
+                // The validation loss belongs to a checkpoint of the same step (the best one always has it).
+                if (!k.Best) Flush();
+                var loss = lastValidation is { } last && last.Step == k.Step ? last.Loss : (double?)null;
+                Entity.Tell(new RecordCheckpoint(k.Step, Path.GetFileName(k.Directory), loss, k.Best), replyTo);
                 break;
         }
     }

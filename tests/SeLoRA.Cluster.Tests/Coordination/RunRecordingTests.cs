@@ -67,6 +67,11 @@ public sealed class RunRecordingTests
         Assert.Equal(final.Ranks.ToDictionary(r => r.Key[(r.Key.IndexOf('.') + 1)..], r => r.Value).OrderBy(r => r.Key), state.Ranks.OrderBy(r => r.Key));
         Assert.Contains(state.Checkpoints, c => c.Step == 9);
         Assert.Contains(state.Checkpoints, c => c.Best);
+        // Every 3 steps, the pause at 4, and the epoch end at 8 (32 training images, batch 4); recorded once each.
+        var regular = state.Checkpoints.Where(c => !c.Best).Select(c => c.Step).ToList();
+        Assert.Equal([3L, 4, 6, 8, 9], regular);
+        Assert.NotNull(state.BestValidationLoss);
+        Assert.Equal(state.Checkpoints.Where(c => c.Best).Select(c => c.ValidationLoss).Last(), state.BestValidationLoss);
         Assert.True(state.ExpansionCount > 0);
         await system.Terminate();
     }
