@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using SeLoRA.TestSupport;
 
 namespace SeLoRA.Cli.Tests;
@@ -9,21 +7,13 @@ namespace SeLoRA.Cli.Tests;
 public sealed class NodeCommandTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("selora-nodes-").FullName;
-    readonly List<Process> _processes = [];
+    readonly NodeProcesses _processes;
+
+    public NodeCommandTests() => _processes = new NodeProcesses(_dir);
 
     public void Dispose()
     {
-        foreach (var p in _processes)
-        {
-            try
-            {
-                if (!p.HasExited) p.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-            }
-            p.Dispose();
-        }
+        _processes.Dispose();
         Directory.Delete(_dir, recursive: true);
     }
 
@@ -64,21 +54,7 @@ public sealed class NodeCommandTests : IDisposable
         return path;
     }
 
-    static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
-    Process Start(params string[] args)
-    {
-        var p = SeloraProcess.Start(_dir, null, args);
-        _processes.Add(p);
-        return p;
-    }
+    Process Start(params string[] args) => _processes.Start(args);
 
     static (int Exit, string Output) Finish(Process p, TimeSpan timeout)
     {
@@ -101,7 +77,7 @@ public sealed class NodeCommandTests : IDisposable
         var reference = SeloraProcess.Run(_dir, null, "train", "-c", WriteConfig("reference", 1), "--no-progress");
         Assert.True(reference.ExitCode == 0, reference.All);
 
-        var port = FreePort();
+        var port = NodeProcesses.FreePort();
         var seed = $"akka.tcp://selora@127.0.0.1:{port}";
         var config = WriteConfig("cluster", 1);
         var coordinator = Start("node", "-c", config, "--roles", "coordinator,worker", "--port", port.ToString(), "--train", "--expect-workers", "3");
@@ -132,7 +108,7 @@ public sealed class NodeCommandTests : IDisposable
         var reference = SeloraProcess.Run(_dir, null, "train", "-c", WriteConfig("failover-reference", 1), "--no-progress");
         Assert.True(reference.ExitCode == 0, reference.All);
 
-        var port = FreePort();
+        var port = NodeProcesses.FreePort();
         var seed = $"akka.tcp://selora@127.0.0.1:{port}";
         var config = WriteConfig("failover", 1);
         var first = Start("node", "-c", config, "--roles", "coordinator,worker", "--port", port.ToString(), "--train", "--expect-workers", "3");

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using SeLoRA.TestSupport;
 
 namespace SeLoRA.Cli.Tests;
@@ -9,31 +7,14 @@ namespace SeLoRA.Cli.Tests;
 public sealed class PbmEndToEndTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("selora-pbm-").FullName;
-    readonly List<Process> _processes = [];
+    readonly NodeProcesses _processes;
+
+    public PbmEndToEndTests() => _processes = new NodeProcesses(_dir);
 
     public void Dispose()
     {
-        foreach (var p in _processes)
-        {
-            try
-            {
-                if (!p.HasExited) p.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-            }
-            p.Dispose();
-        }
+        _processes.Dispose();
         Directory.Delete(_dir, recursive: true);
-    }
-
-    static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     string NodeConfig(string name, int commandPort)
@@ -79,14 +60,7 @@ public sealed class PbmEndToEndTests : IDisposable
         return path;
     }
 
-    Process Node(params string[] args)
-    {
-        var p = SeloraProcess.Start(_dir, null, ["node", .. args]);
-        _processes.Add(p);
-        _ = p.StandardOutput.ReadToEndAsync();
-        _ = p.StandardError.ReadToEndAsync();
-        return p;
-    }
+    Process Node(params string[] args) => _processes.StartDrained(["node", .. args]);
 
     static SeloraProcess.Result Cmd(string address, params string[] command) => SeloraProcess.Run(Path.GetTempPath(), null, ["cmd", address, .. command]);
 
@@ -105,8 +79,8 @@ public sealed class PbmEndToEndTests : IDisposable
     [Fact]
     public void Three_nodes_are_shown_trained_paused_resumed_and_a_worker_leaves_while_the_run_goes_on()
     {
-        var seedPort = FreePort();
-        var ports = new[] { FreePort(), FreePort(), FreePort() };
+        var seedPort = NodeProcesses.FreePort();
+        var ports = new[] { NodeProcesses.FreePort(), NodeProcesses.FreePort(), NodeProcesses.FreePort() };
         var seed = $"akka.tcp://selora@127.0.0.1:{seedPort}";
         Node("-c", NodeConfig("seed", ports[0]), "--roles", "coordinator,worker", "--port", seedPort.ToString());
         Node("-c", NodeConfig("w1", ports[1]), "--roles", "worker", "--seed-nodes", seed);
