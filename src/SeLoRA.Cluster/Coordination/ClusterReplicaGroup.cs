@@ -86,6 +86,14 @@ public sealed class ClusterReplicaGroup : IReplicaGroup
     public StepResult RunStep(IReadOnlyList<int> datasetIndices, long step)
     {
         AdmitJoiners();
+        if (workers.Count == 1 && !workers[0].IsRemote)
+        {
+            // One replica in this process: the whole step runs on it, exactly as a single-process run (no reduce needed).
+            var whole = workers[0].Ask<WholeStepRan>(new RunWholeStep(step, datasetIndices.ToArray()), $"step {step}", CancellationToken.None)
+                .GetAwaiter().GetResult();
+            lastStep = step;
+            return new StepResult(step, whole.Loss, whole.Decisions is null ? null : new SeLoRA.Adapters.SeLora.ExpansionTestResult(step, whole.Decisions), whole.Changes);
+        }
         var seLora = config.Method == AdapterMethod.SeLora ? config.SeLoraSeeded() : null;
         while (true)
         {

@@ -42,6 +42,11 @@ public sealed class DeviceWorker : ReceiveActor
             var (original, changes) = Replica.ApplyReduced(reduced, m.Step);
             return new ReducedApplied(m.Step, original, original is null ? null : Replica.Controller!.LayerStates().ToArray(), changes.ToArray());
         }));
+        Receive<RunWholeStep>(m => Reply(() =>
+        {
+            var r = Replica.RunStep(m.DatasetIndices, m.Step);
+            return new WholeStepRan(m.Step, r.Loss, r.Test?.Decisions.ToArray(), r.Changes.ToArray());
+        }));
         Receive<ComputeTrial>(m => Reply(() => new TrialComputed(m.Step, SendBack(Replica.ComputeTrialShard(m.Step, m.DatasetIndices), m.ReplyTransfer))));
         Receive<ApplyDecisions>(m => Reply(() => new DecisionsApplied(m.Step, Replica.ApplyDecisions(m.Decisions, m.Step).ToArray())));
         Receive<GetFingerprint>(_ => Reply(() => new FingerprintReported(Name, Replica.Fingerprint())));
@@ -74,6 +79,7 @@ public sealed class DeviceWorker : ReceiveActor
         var (phase, step) = message switch
         {
             ComputeShard m => ("computing gradients", m.Step),
+            RunWholeStep m => ("training", m.Step),
             ApplyReduced m => ("applying gradients", m.Step),
             ComputeTrial m => ("trial pass", m.Step),
             ApplyDecisions m => ("expanding", m.Step),

@@ -35,6 +35,11 @@ public sealed record ApplyDecisions(long Step, ExpansionDecision[] Decisions);
 
 public sealed record DecisionsApplied(long Step, RankChange[] Changes);
 
+/// <summary>A whole step on this worker alone (the only replica of a run): no gradient buffers leave the device.</summary>
+public sealed record RunWholeStep(long Step, int[] DatasetIndices);
+
+public sealed record WholeStepRan(long Step, double Loss, ExpansionDecision[]? Decisions, RankChange[] Changes);
+
 public sealed record GetFingerprint;
 
 public sealed record FingerprintReported(string Worker, string Fingerprint);
