@@ -44,6 +44,7 @@ public static class NodeCommand
                 Device = parse.GetValue(device) ?? options.Device,
             };
             var writer = console.Profile.Out.Writer;
+            if (settings.Torch.Threads > 0) SeLoRA.Torch.TorchRuntime.SetThreads(settings.Torch.Threads);
             var recent = new RecentLogSink();
             using var logger = SeloraLogging.Install(settings with { Roles = options.Roles.ToList() }, LogScope.For(settings with { Roles = options.Roles.ToList() }), recent: recent);
             using var node = SeloraNode.Start(config, settings, options, recent);

@@ -76,6 +76,7 @@ public static class TrainCommand
     static int Train(IAnsiConsole console, Config config, SeloraSettings settings, string? run, string? resume, long? stopAfter,
         string? device, bool noProgress, bool configFromRun, string? nameOverride)
     {
+        if (settings.Torch.Threads > 0) SeLoRA.Torch.TorchRuntime.SetThreads(settings.Torch.Threads);
         var training = configFromRun ? RunConfig(run, resume!, settings) : TrainingConfigReader.Read(config, settings.Torch.Device);
         if (device is not null) training = training with { Runtime = training.Runtime with { Device = device } };
         if (nameOverride is not null) training = training with { Name = nameOverride };
