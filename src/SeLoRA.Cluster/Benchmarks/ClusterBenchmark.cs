@@ -38,11 +38,7 @@ public static class ClusterBenchmark
             };
             var runs = Path.Combine(folder, "runs");
             var n = 0;
-            double Rate(RunResult result)
-            {
-                var metrics = JsonLinesLog<StepMetric>.Read(Path.Combine(result.RunDirectory, "metrics.jsonl"));
-                return (metrics.Count - 1) * batchSize / (metrics[^1].WallSeconds - metrics[0].WallSeconds);
-            }
+            double Rate(RunResult result) => SeLoRA.Training.Benchmarks.StepRate.ImagesPerSecond(result.RunDirectory, batchSize);
             var best = new Dictionary<string, (int Workers, double Rate)>();
             void Keep(string label, int workers, double rate)
             {

@@ -63,8 +63,7 @@ public static class TrainBenchmark
             (double Rate, RunSummary Summary) Engine(TrainingConfig config, string label)
             {
                 var result = TrainingRun.Execute(config with { Name = $"{label}-{run++}" }, new RunOptions { RunsRoot = Path.Combine(folder, "runs") });
-                var metrics = JsonLinesLog<StepMetric>.Read(Path.Combine(result.RunDirectory, "metrics.jsonl"));
-                var rate = (metrics.Count - 1) * batchSize / (metrics[^1].WallSeconds - metrics[0].WallSeconds);
+                var rate = StepRate.ImagesPerSecond(result.RunDirectory, batchSize);
                 log($"{label}: {rate:F1} images/s");
                 return (rate, result.Summary);
             }
