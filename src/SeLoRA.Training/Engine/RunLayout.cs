@@ -17,6 +17,8 @@ public sealed record RunLayout(string Directory)
     public string RankHeatmap => Path.Combine(Plots, "rank-heatmap.png");
     public string SampleGrid => Path.Combine(Plots, "samples.png");
     public string Summary => Path.Combine(Directory, "summary.md");
+    public string SummaryJson => Path.Combine(Directory, "summary.json");
+    public string Evaluations => Path.Combine(Directory, "evaluations");
     public string BestAdapters => Path.Combine(Directory, "adapters");
 
     /// <summary>The run folder of a checkpoint folder (&lt;run&gt;/checkpoints/&lt;checkpoint&gt;).</summary>

@@ -99,7 +99,7 @@ public sealed class TrainingRun : IDisposable
         if (existing.List().Count > 0 || existing.Best() is not null)
             throw new ArgumentException($"{fresh.Directory} already holds a run with checkpoints; continue it with --resume latest, or choose another name (selora.train.name) or --run folder.");
         // A folder without checkpoints is the remains of a run that never saved one: start it afresh.
-        foreach (var file in new[] { fresh.Metrics, fresh.Validation, fresh.RankHistory, fresh.SplitManifest, fresh.ConfigJson, fresh.Summary })
+        foreach (var file in new[] { fresh.Metrics, fresh.Validation, fresh.RankHistory, fresh.SplitManifest, fresh.ConfigJson, fresh.Summary, fresh.SummaryJson })
             if (File.Exists(file)) File.Delete(file);
         return (fresh, null, config with { Name = name });
     }
@@ -289,6 +289,7 @@ public sealed class TrainingRun : IDisposable
             Notes = notes,
         };
         SummaryMarkdown.Write(summary, layout.Summary);
+        summary.WriteJson(layout.SummaryJson);
         observe(new RunStopped(current, completed, summary));
         return new RunResult(layout.Directory, current, completed, summary);
     }

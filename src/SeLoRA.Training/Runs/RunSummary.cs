@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using SeLoRA.Adapters.Reporting;
 
 namespace SeLoRA.Training.Runs;
@@ -63,4 +65,28 @@ public sealed record RunSummary
 
     /// <summary>The run folder; when set, <see cref="SummaryMarkdown.ConsoleLines"/> prints artefact paths under it rather than relative ones.</summary>
     public string? RunDirectory { get; init; }
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>Writes summary.json (what `selora results` reads), atomically.</summary>
+    public void WriteJson(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json));
+
+    /// <summary>Reads a summary.json; errors name the file.</summary>
+    public static RunSummary ReadJson(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(path), Json)
+                ?? throw new InvalidDataException($"{path}: empty run summary");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not a run summary ({e.Message})", e);
+        }
+    }
 }
