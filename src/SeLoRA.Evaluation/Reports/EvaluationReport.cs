@@ -21,6 +21,15 @@ public sealed record EvaluationReport
     public long Step { get; init; }
     public string CheckpointName { get; init; } = "";
 
+    /// <summary>Trainable adapter parameters of the evaluated checkpoint.</summary>
+    public long TrainableParameters { get; init; }
+
+    /// <summary>Total adapter rank of the evaluated checkpoint.</summary>
+    public int TotalRank { get; init; }
+
+    /// <summary>True for the final test evaluation of the run's best checkpoint (what `selora results` tabulates).</summary>
+    public bool Final { get; init; }
+
     /// <summary>"valid" or "test".</summary>
     public required string Split { get; init; }
 
