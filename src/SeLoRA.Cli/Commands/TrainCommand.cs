@@ -103,10 +103,12 @@ public static class TrainCommand
             var interactive = !noProgress && console.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
             var view = new TrainingProgressView(console, interactive, training.Runtime.LogEverySeconds);
             // Through the actors: a coordinator and the configured device workers in this process.
-            var result = view.Run(observe => SeLoRA.Cluster.Coordination.LocalTraining.Run(config, training, options, observe, cancel.Token, settings: settings));
+            var result = view.Run(observe => SeLoRA.Cluster.Coordination.LocalTraining.Run(config, training, options, observe, cancel.Token, settings: settings,
+                evaluation: SeLoRA.Cluster.Evaluators.EvaluationSettings.FromConfig(config)));
             var writer = console.Profile.Out.Writer;
             writer.WriteLine();
             foreach (var line in SummaryMarkdown.ConsoleLines(result.Summary)) writer.WriteLine(line);
+            foreach (var line in SeLoRA.Cluster.Evaluators.EvaluationLines.Final(result.RunDirectory)) writer.WriteLine(line);
             writer.WriteLine($"Run folder: {result.RunDirectory}");
             if (!result.Completed) writer.WriteLine($"paused at step {result.Step}; continue with: selora train --resume latest --run {result.RunDirectory}");
             return cancel.IsCancellationRequested ? 130 : 0;

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Configuration;
+using SeLoRA.Cluster.Evaluators;
 using SeLoRA.Cluster.Workers;
 using SeLoRA.Torch.Devices;
 using SeLoRA.Training.Configuration;
@@ -14,12 +15,16 @@ namespace SeLoRA.Cluster.Coordination;
 public static class LocalTraining
 {
     /// <param name="settings">When given, runs are recorded in the configured database (SQLite by default).</param>
+    /// <param name="evaluation">When given, an evaluator in this process evaluates the run's checkpoints (selora.eval),
+    /// and the call returns once the final test evaluation is done.</param>
     public static RunResult Run(Config hocon, TrainingConfig config, RunOptions options, Action<TrainingEvent>? observe = null,
-        CancellationToken cancellation = default, CoordinatorOptions? coordinatorOptions = null, SeLoRA.Cluster.Hosting.SeloraSettings? settings = null)
+        CancellationToken cancellation = default, CoordinatorOptions? coordinatorOptions = null, SeLoRA.Cluster.Hosting.SeloraSettings? settings = null,
+        EvaluationSettings? evaluation = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         observe ??= _ => { };
         coordinatorOptions ??= CoordinatorOptions.Default with { Persist = settings is not null };
+        if (evaluation is not null) coordinatorOptions = coordinatorOptions with { Evaluation = evaluation };
         if (settings is not null)
         {
             hocon = SeLoRA.Cluster.Persistence.PersistenceHocon.For(settings).WithFallback(hocon);
@@ -39,6 +44,12 @@ public static class LocalTraining
                 var worker = system.ActorOf(DeviceWorker.Props(devices[w]), $"worker-{w}");
                 coordinator.Ask<WorkerRegistered>(new RegisterWorker(worker, devices[w]), TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
             }
+            IActorRef? evaluator = null;
+            if (coordinatorOptions.Evaluation is { } evaluating && (evaluating.DuringTraining || evaluating.FinalTest))
+            {
+                evaluator = system.ActorOf(EvaluatorActor.Props(evaluating, evaluating.Device.Length > 0 ? evaluating.Device : config.Runtime.Device), "evaluator");
+                coordinator.Ask<EvaluatorRegistered>(new RegisterEvaluator(evaluator), TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+            }
             var finished = new TaskCompletionSource<TrainingFinished>(TaskCreationOptions.RunContinuationsAsynchronously);
             var observer = system.ActorOf(TrainingObserver.Props(observe, finished), "observer");
             coordinator.Tell(new SubscribeTraining(observer));
@@ -52,6 +63,16 @@ public static class LocalTraining
             if (coordinatorOptions.Persist)
                 coordinator.Ask<RunDetails>(new GetRunDetails(result.RunName), TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
             if (result.Error is not null) throw new TrainingFailedException(result.Error);
+            // The final test evaluation follows completion; the process stays until it and the checkpoint evaluations
+            // are recorded (a pause or stop leaves the rest to the next resume's evaluator).
+            if (evaluator is not null && result.Result!.Completed && !cancellation.IsCancellationRequested)
+            {
+                // The coordinator has handed out every recorded checkpoint once it answers (its mailbox is in order).
+                coordinator.Ask<TrainingStatus>(new GetTrainingStatus(), TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
+                evaluator.Ask<EvaluatorStatus>(WhenEvaluatorIdle.Instance, TimeSpan.FromDays(7)).GetAwaiter().GetResult();
+                if (coordinatorOptions.Persist)
+                    coordinator.Ask<RunDetails>(new GetRunDetails(result.RunName), TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
+            }
             return result.Result!;
         }
         finally

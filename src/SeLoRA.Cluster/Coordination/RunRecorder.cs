@@ -54,7 +54,7 @@ public sealed class RunRecorder(IActorRef entity, IActorRef replyTo, int stepsPe
                 // The validation loss belongs to a checkpoint of the same step (the best one always has it).
                 if (!k.Best) Flush();
                 var loss = lastValidation is { } last && last.Step == k.Step ? last.Loss : (double?)null;
-                Entity.Tell(new RecordCheckpoint(k.Step, Path.GetFileName(k.Directory), loss, k.Best), replyTo);
+                Entity.Tell(new RecordCheckpoint(k.Step, Path.GetFileName(k.Directory), loss, k.Best, SeLoRA.Training.Engine.RunLayout.OfCheckpoint(k.Directory).Directory), replyTo);
                 break;
         }
     }

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using SeLoRA.Cluster.Evaluators;
 using SeLoRA.Training.Configuration;
 using SeLoRA.Training.Engine;
 
@@ -15,6 +16,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     readonly ILoggingAdapter log = Context.GetLogger();
     readonly List<(IActorRef Worker, string Device)> workers = [];
     readonly HashSet<IActorRef> subscribers = [];
+    readonly List<IActorRef> evaluators = [];
     readonly CoordinatorOptions options;
     CancellationTokenSource? cancel;
     StartTraining? lastStart;
@@ -45,8 +47,39 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             }
             Sender.Tell(new WorkerRegistered(m.Worker.Path.ToString(), workers.Count));
         });
+        Receive<RegisterEvaluator>(m =>
+        {
+            if (!evaluators.Contains(m.Evaluator))
+            {
+                evaluators.Add(m.Evaluator);
+                Context.Watch(m.Evaluator);
+                log.Info("evaluator {0} registered; {1} in all", m.Evaluator.Path, evaluators.Count);
+                // What the journal shows unevaluated (a restart, or checkpoints saved while no evaluator was there).
+                if (options.Persist && options.Evaluation is not null)
+                {
+                    var evaluator = m.Evaluator;
+                    Self.Ask<RunsListed>(new ListRuns(), TimeSpan.FromSeconds(60))
+                        .PipeTo(Self, success: l => new BacklogFound(evaluator, EvaluationBacklog.Of(l.Runs, options.Evaluation)),
+                            failure: e => new BacklogFound(evaluator, []));
+                }
+            }
+            Sender.Tell(new EvaluatorRegistered(m.Evaluator.Path.ToString(), evaluators.Count));
+        });
+        Receive<BacklogFound>(m =>
+        {
+            if (m.Work.Count > 0) log.Info("{0} evaluation(s) still to do from the journal", m.Work.Count);
+            foreach (var work in m.Work) m.Evaluator.Tell(work);
+        });
+        Receive<CheckpointEvaluated>(m =>
+        {
+            if (options.Persist)
+                Entity(m.RunName).Tell(new SeLoRA.Cluster.Runs.RecordEvaluation(m.Step, m.Metrics, m.Split, m.CheckpointId, m.Final));
+            foreach (var s in subscribers) s.Tell(m);
+        });
+        Receive<CheckpointEvaluationFailed>(m => log.Warning("evaluation of {0} step {1} ({2}) failed: {3}", m.RunName, m.Step, m.Split, m.Reason));
         Receive<Terminated>(t =>
         {
+            evaluators.Remove(t.ActorRef);
             workers.RemoveAll(w => w.Worker.Equals(t.ActorRef));
             subscribers.Remove(t.ActorRef);
             log.Warning("{0} stopped; {1} worker(s) left", t.ActorRef.Path, workers.Count);
@@ -111,11 +144,25 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
                 case StepCompleted completed:
                     step = completed.Metric.Step;
                     break;
+                case SeLoRA.Training.Engine.CheckpointSaved saved when !options.Persist && !saved.Best && runName is not null:
+                    // Without a journal the engine's event is all there is; with one, the recorded event dispatches.
+                    Dispatch(new EvaluateCheckpoint(runName, RunLayout.OfCheckpoint(saved.Directory).Directory, saved.Step, Path.GetFileName(saved.Directory)));
+                    break;
             }
             recorder?.On(m.Event);
             foreach (var s in subscribers) s.Tell(m);
         });
         Receive<SeLoRA.Cluster.Runs.CommandRejected>(m => log.Warning("run entity refused {0}: {1}", m.Command, m.Reason));
+        Receive<SeLoRA.Cluster.Runs.Events.CheckpointSaved>(k =>
+        {
+            if (!k.Best && k.RunDirectory is not null && runName is not null)
+                Dispatch(new EvaluateCheckpoint(runName, k.RunDirectory, k.Step, k.CheckpointId));
+        });
+        Receive<SeLoRA.Cluster.Runs.Events.RunCompleted>(_ =>
+        {
+            if (options.Evaluation is { FinalTest: true } && runName is not null && runDirectory is not null)
+                Dispatch(new EvaluateFinal(runName, runDirectory));
+        });
         Receive<SeLoRA.Cluster.Runs.Events.IRunEvent>(_ => { });
         Receive<TrainingFinished>(m =>
         {
@@ -124,6 +171,9 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
                 : stopRequested ? "stopped"
                 : m.Result!.Completed ? "completed" : "paused";
             if (m.Result is not null) step = m.Result.Step;
+            // With a journal the recorded RunCompleted dispatches it, after every CheckpointSaved of the run.
+            if (state == "completed" && !options.Persist && options.Evaluation is { FinalTest: true } && runDirectory is not null)
+                Dispatch(new EvaluateFinal(m.RunName, runDirectory));
             recorder?.Finished(m.Result, m.Error, stopRequested);
             group = null;
             log.Info("run {0} {1} at step {2}{3}", m.RunName, state, step, m.Error is null ? "" : ": " + m.Error);
@@ -173,6 +223,18 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Receive<Status.Failure>(f => log.Warning("looking for interrupted runs failed: {0}", f.Cause.Message));
         Receive<SeLoRA.Cluster.Runs.IndexedRuns>(FindInterrupted);
         Receive<SeLoRA.Cluster.Runs.RunIndexed>(_ => { });
+    }
+
+    sealed record BacklogFound(IActorRef Evaluator, IReadOnlyList<object> Work);
+
+    /// <summary>Hands evaluation work to the evaluator of its run (one per run, so its queue sees every checkpoint of it).</summary>
+    void Dispatch(object work)
+    {
+        if (options.Evaluation is null || evaluators.Count == 0) return;
+        if (work is EvaluateCheckpoint && !options.Evaluation.DuringTraining) return;
+        var run = work switch { EvaluateCheckpoint c => c.RunName, EvaluateFinal f => f.RunName, _ => "" };
+        var index = (int)((uint)StringComparer.Ordinal.GetHashCode(run) % (uint)evaluators.Count);
+        evaluators[index].Tell(work);
     }
 
     /// <summary>Checks the journal for runs whose coordinator was lost while they trained.</summary>

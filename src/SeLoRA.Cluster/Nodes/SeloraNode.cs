@@ -63,13 +63,14 @@ public sealed class SeloraNode : IDisposable
             var cluster = Akka.Cluster.Cluster.Get(system);
             if (options.SeedNodes.Count == 0) cluster.Join(cluster.SelfAddress);
             var mirror = options.Persist ? CheckpointBlobStores.MirrorFromConfig(config, settings) : null;
+            var evaluation = SeLoRA.Cluster.Evaluators.EvaluationSettings.FromConfig(config);
             // One coordinator in the cluster: a singleton on the oldest coordinator node, moving to the next one if that
             // node is lost; it then resumes the runs the journal shows as still training.
             if (coordinating)
                 system.ActorOf(ClusterSingletonManager.Props(
                     TrainingCoordinator.Props(new CoordinatorOptions(options.PrepareTimeout, options.StepTimeout, options.Persist,
                         EntityOptions: SeLoRA.Cluster.Runs.RunEntityOptions.FromConfig(config), Mirror: mirror,
-                        RecoverRunsUnder: options.Persist ? settings.DataDirectory : null)),
+                        RecoverRunsUnder: options.Persist ? settings.DataDirectory : null, Evaluation: evaluation)),
                     PoisonPill.Instance,
                     ClusterSingletonManagerSettings.Create(system).WithRole(NodeRoles.Coordinator).WithSingletonName("singleton")), NodeRoles.CoordinatorActorName);
             var coordinator = system.ActorOf(ClusterSingletonProxy.Props($"/user/{NodeRoles.CoordinatorActorName}",
@@ -77,11 +78,13 @@ public sealed class SeloraNode : IDisposable
             var workers = new List<(IActorRef, string)>();
             var board = new WorkerStatusBoard();
             if (options.Roles.Contains(NodeRoles.Worker))
-            {
                 foreach (var (device, i) in WorkerDevices(options).Select((d, i) => (d, i)))
                     workers.Add((system.ActorOf(DeviceWorker.Props(device, mirror, board), $"worker-{i}"), device));
-                system.ActorOf(WorkerRegistrar.Props(coordinator, workers, TimeSpan.FromSeconds(3)), "worker-registrar");
-            }
+            IReadOnlyList<IActorRef> evaluators = options.Roles.Contains(NodeRoles.Evaluator) && (evaluation.DuringTraining || evaluation.FinalTest)
+                ? [system.ActorOf(SeLoRA.Cluster.Evaluators.EvaluatorActor.Props(evaluation, EvaluationDevice(evaluation, options.Device)), "evaluator")]
+                : [];
+            if (workers.Count > 0 || evaluators.Count > 0)
+                system.ActorOf(WorkerRegistrar.Props(coordinator, workers, TimeSpan.FromSeconds(3), evaluators), "worker-registrar");
             var hostSettings = SeLoRA.Cluster.Commands.CommandHostSettings.FromConfig(config);
             var host = hostSettings.Enabled
                 ? StartCommandHost(system, hostSettings,
@@ -129,6 +132,10 @@ public sealed class SeloraNode : IDisposable
             Thread.Sleep(50);
         }
     }
+
+    /// <summary>selora.eval.device, else the node's device; "auto" picks a GPU when there is one.</summary>
+    public static string EvaluationDevice(SeLoRA.Cluster.Evaluators.EvaluationSettings evaluation, string nodeDevice) =>
+        evaluation.Device.Length > 0 ? evaluation.Device : nodeDevice;
 
     static IReadOnlyList<string> WorkerDevices(NodeOptions options)
     {

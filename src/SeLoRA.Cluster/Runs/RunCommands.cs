@@ -23,7 +23,8 @@ public sealed record RecordSteps(long FirstStep, long LastStep, double[] Losses,
 
 public sealed record RecordExpansion(long Step, IReadOnlyList<LayerRankChange> Changes) : IRunCommand;
 
-public sealed record RecordCheckpoint(long Step, string CheckpointId, double? ValidationLoss, bool Best) : IRunCommand;
+/// <param name="RunDirectory">The run folder on the machine that saved it (evaluators find the checkpoint there).</param>
+public sealed record RecordCheckpoint(long Step, string CheckpointId, double? ValidationLoss, bool Best, string? RunDirectory = null) : IRunCommand;
 
 public sealed record PauseRun(string Reason) : IRunCommand;
 
@@ -36,7 +37,9 @@ public sealed record CompleteRun(long Step, double? FinalValidationLoss, int Tot
 
 public sealed record FailRun(string Reason) : IRunCommand;
 
-public sealed record RecordEvaluation(long Step, IReadOnlyDictionary<string, double> Metrics) : IRunCommand;
+/// <param name="Split">"valid" or "test".</param>
+/// <param name="Final">The final test evaluation of the run's best checkpoint.</param>
+public sealed record RecordEvaluation(long Step, IReadOnlyDictionary<string, double> Metrics, string Split = "valid", string? CheckpointId = null, bool Final = false) : IRunCommand;
 
 /// <summary>Asks for <see cref="RunStatus"/>; never persisted.</summary>
 public sealed record GetRunStatus : IRunMessage

@@ -94,7 +94,7 @@ public sealed record RunState
         },
         CheckpointSaved k => this with
         {
-            Checkpoints = Checkpoints.Add(new CheckpointRecord(k.Step, k.CheckpointId, k.ValidationLoss, k.Best, k.SavedUtc)),
+            Checkpoints = Checkpoints.Add(new CheckpointRecord(k.Step, k.CheckpointId, k.ValidationLoss, k.Best, k.SavedUtc, k.RunDirectory)),
             BestValidationLoss = k.Best ? k.ValidationLoss : BestValidationLoss,
             BestStep = k.Best ? k.Step : BestStep,
         },
@@ -110,7 +110,8 @@ public sealed record RunState
         EvaluationCompleted v => this with
         {
             Evaluations = Evaluations.Add(new EvaluationRecord(v.Step,
-                v.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal).ToImmutableSortedDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal))),
+                v.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal).ToImmutableSortedDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal),
+                v.Split, v.CheckpointId, v.Final)),
         },
         RunCompleted d => this with
         {
@@ -126,6 +127,13 @@ public sealed record RunState
         RunFailed f => this with { Status = RunPhase.Failed, FailureReason = f.Reason, PauseReason = null },
         _ => throw new ArgumentException($"run {Name}: unknown event {e.GetType().Name}.", nameof(e)),
     };
+
+    /// <summary>True when an evaluation of <paramref name="step"/> on <paramref name="split"/> is recorded (the final one, when asked).</summary>
+    public bool HasEvaluation(long step, string split, bool final = false) =>
+        Evaluations.Any(e => e.Step == step && e.Split == split && (!final || e.Final));
+
+    /// <summary>True when the run's final test evaluation is recorded.</summary>
+    public bool HasFinalEvaluation => Evaluations.Any(e => e.Final);
 
     /// <summary>Folds events into a state, as recovery does.</summary>
     public static RunState Replay(string name, IEnumerable<IRunEvent> events) => events.Aggregate(Initial(name), (s, e) => s.Apply(e));
@@ -144,13 +152,13 @@ public sealed record RunState
                 s.InitialRanks is { Count: > 0 } r ? new SortedDictionary<string, int>(r.ToDictionary(), StringComparer.Ordinal) : null),
             RecordSteps r => new StepsCompleted(r.FirstStep, r.LastStep, r.Losses.ToArray(), r.LearningRate, r.TotalRank, r.WallSeconds),
             RecordExpansion x => new RanksExpanded(x.Step, x.Changes.ToList()),
-            RecordCheckpoint k => new CheckpointSaved(k.Step, k.CheckpointId, k.ValidationLoss, k.Best, now),
+            RecordCheckpoint k => new CheckpointSaved(k.Step, k.CheckpointId, k.ValidationLoss, k.Best, now, k.RunDirectory),
             PauseRun p => new RunPaused(Step, p.Reason),
             ResumeRun r => new RunResumed(r.Step),
             StopRun s => new RunStopped(Step, s.Reason),
             CompleteRun c => new RunCompleted(c.Step, c.FinalValidationLoss, c.TotalRank, c.WallSeconds, now),
             FailRun f => new RunFailed(Step, f.Reason),
-            RecordEvaluation v => new EvaluationCompleted(v.Step, new SortedDictionary<string, double>(v.Metrics.ToDictionary(), StringComparer.Ordinal)),
+            RecordEvaluation v => new EvaluationCompleted(v.Step, new SortedDictionary<string, double>(v.Metrics.ToDictionary(), StringComparer.Ordinal), v.Split, v.CheckpointId, v.Final),
             _ => throw new ArgumentException($"run {Name}: unknown command {command.GetType().Name}.", nameof(command)),
         };
         return (e, null);
@@ -192,7 +200,10 @@ public sealed record RunState
             case RecordEvaluation v:
                 return (Status == RunPhase.NotStarted ? $"RecordEvaluation needs a started run; run '{Name}' is {Status}." : null)
                        ?? (v.Metrics.Count == 0 ? "RecordEvaluation needs at least one metric." : null)
-                       ?? CheckStepInRange(name, v.Step);
+                       ?? CheckStepInRange(name, v.Step)
+                       ?? (HasEvaluation(v.Step, v.Split, v.Final)
+                           ? $"RecordEvaluation: run '{Name}' already has {(v.Final ? "the final" : "an")} evaluation of step {v.Step} on {v.Split}."
+                           : null);
             default:
                 return $"unknown command {name}.";
         }

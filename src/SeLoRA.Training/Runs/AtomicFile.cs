@@ -3,7 +3,7 @@ using System.Text;
 namespace SeLoRA.Training.Runs;
 
 /// <summary>Writes a file so readers see either the old content or the new one, never a half-written file.</summary>
-static class AtomicFile
+public static class AtomicFile
 {
     static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 

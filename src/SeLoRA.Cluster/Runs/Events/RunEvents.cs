@@ -43,7 +43,7 @@ public sealed record LayerRankChange(string Layer, int OldRank, int NewRank);
 public sealed record RanksExpanded(long Step, IReadOnlyList<LayerRankChange> Changes) : IRunEvent;
 
 /// <summary>A checkpoint was written; <paramref name="CheckpointId"/> names it in the checkpoint blob store.</summary>
-public sealed record CheckpointSaved(long Step, string CheckpointId, double? ValidationLoss, bool Best, DateTimeOffset SavedUtc) : IRunEvent;
+public sealed record CheckpointSaved(long Step, string CheckpointId, double? ValidationLoss, bool Best, DateTimeOffset SavedUtc, string? RunDirectory = null) : IRunEvent;
 
 public sealed record RunPaused(long Step, string Reason) : IRunEvent;
 
@@ -51,7 +51,7 @@ public sealed record RunPaused(long Step, string Reason) : IRunEvent;
 public sealed record RunResumed(long Step) : IRunEvent;
 
 /// <summary>Metrics measured on the model at <paramref name="Step"/> (validation loss, FID, CLIP score, ...).</summary>
-public sealed record EvaluationCompleted(long Step, IReadOnlyDictionary<string, double> Metrics) : IRunEvent;
+public sealed record EvaluationCompleted(long Step, IReadOnlyDictionary<string, double> Metrics, string Split = "valid", string? CheckpointId = null, bool Final = false) : IRunEvent;
 
 /// <summary>The run trained its last step.</summary>
 public sealed record RunCompleted(

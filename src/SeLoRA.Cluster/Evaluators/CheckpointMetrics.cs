@@ -1,0 +1,13 @@
+using static TorchSharp.torch;
+
+namespace SeLoRA.Cluster.Evaluators;
+
+/// <summary>Makes the metric a name in selora.eval.metrics stands for.</summary>
+public static class CheckpointMetrics
+{
+    public static ICheckpointMetric Create(string name, EvaluationSettings settings, Device device) => name switch
+    {
+        MetricNames.ValidationLoss => new ValidationLossMetric(),
+        _ => throw new ArgumentException($"selora.eval.metrics: unknown metric '{name}'; known: {string.Join(", ", EvaluationSettings.KnownMetrics)}."),
+    };
+}
