@@ -57,6 +57,10 @@ public sealed class CheckpointEvaluator : IDisposable
         if (examples.Count < 2)
             throw new InvalidDataException($"{layout.SplitManifest}: the {target.Split} split has {examples.Count} example(s); an evaluation needs at least 2.");
         var synthCxr = File.Exists(Path.Combine(spec.Folder, SynthCxrGenerator.LabelsFileName));
+        var measured = MetricsFor(synthCxr, target.Split);
+        if (measured.Count == 0)
+            throw new ArgumentException($"selora.eval.metrics = [{string.Join(", ", settings.Metrics)}] measures nothing on the {target.Split} split " +
+                                        "(validation-loss is training's, on valid only); add fd-resnet18, fid, clip-score or finding-accuracy.");
 
         var steps = settings.Steps > 0 ? settings.Steps : config.Generation.Steps;
         var guidance = settings.Guidance >= 0 ? settings.Guidance : config.Generation.Guidance;
@@ -67,7 +71,7 @@ public sealed class CheckpointEvaluator : IDisposable
         var inputs = new MetricInputs(examples, generated, Path.GetFullPath(spec.Folder), synthCxr, state, target.Split);
         var values = new SortedDictionary<string, double>(StringComparer.Ordinal);
         var details = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var name in MetricsFor(synthCxr, target.Split))
+        foreach (var name in measured)
         {
             cancellation.ThrowIfCancellationRequested();
             Metric(name).Measure(inputs, values, details, cancellation);
