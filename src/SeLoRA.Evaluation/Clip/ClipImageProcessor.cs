@@ -66,16 +66,25 @@ public sealed class ClipImageProcessor
 
         var mean = Config.ImageMean.Select(v => (float)v).ToArray();
         var std = Config.ImageStd.Select(v => (float)v).ToArray();
+        bool rescale = Config.DoRescale, normalize = Config.DoNormalize;
+        var factor = Config.RescaleFactor;
         var values = new float[3 * outH * outW];
         for (var c = 0; c < 3; c++)
+        {
+            float m = mean[c], s = std[c];
             for (var y = 0; y < outH; y++)
-                for (var x = 0; x < outW; x++)
+            {
+                var from = ((top + y) * w + left) * 3 + c;
+                var to = (c * outH + y) * outW;
+                for (var x = 0; x < outW; x++, from += 3)
                 {
-                    var b = resized[((top + y) * w + left + x) * 3 + c];
-                    var v = Config.DoRescale ? (float)(b * Config.RescaleFactor) : b;
-                    if (Config.DoNormalize) v = (v - mean[c]) / std[c];
-                    values[(c * outH + y) * outW + x] = v;
+                    var b = resized[from];
+                    // numpy upstream: rescale in float64 then cast to float32; normalise in float32.
+                    var v = rescale ? (float)(b * factor) : b;
+                    values[to + x] = normalize ? (v - m) / s : v;
                 }
+            }
+        }
         return tensor(values, [3, outH, outW], ScalarType.Float32);
     }
 

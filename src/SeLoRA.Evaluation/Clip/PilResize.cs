@@ -26,35 +26,44 @@ public static class PilResize
             var (bounds, weights, taps) = Coefficients(width, newWidth, filter);
             var output = new byte[height * newWidth * channels];
             for (var y = 0; y < height; y++)
+            {
+                var rowIn = y * width * channels;
+                var rowOut = y * newWidth * channels;
                 for (var xx = 0; xx < newWidth; xx++)
                 {
                     var (min, count) = bounds[xx];
+                    var w = xx * taps;
                     for (var c = 0; c < channels; c++)
                     {
                         var sum = 1 << (PrecisionBits - 1);
-                        for (var k = 0; k < count; k++)
-                            sum += image[(y * width + min + k) * channels + c] * weights[xx * taps + k];
-                        output[(y * newWidth + xx) * channels + c] = Clip8(sum);
+                        var at = rowIn + min * channels + c;
+                        for (var k = 0; k < count; k++, at += channels)
+                            sum += image[at] * weights[w + k];
+                        output[rowOut + xx * channels + c] = Clip8(sum);
                     }
                 }
+            }
             image = output;
             width = newWidth;
         }
         if (newHeight != height)
         {
             var (bounds, weights, taps) = Coefficients(height, newHeight, filter);
-            var output = new byte[newHeight * width * channels];
+            var stride = width * channels;
+            var output = new byte[newHeight * stride];
+            var sums = new int[stride];
             for (var yy = 0; yy < newHeight; yy++)
             {
                 var (min, count) = bounds[yy];
-                for (var x = 0; x < width; x++)
-                    for (var c = 0; c < channels; c++)
-                    {
-                        var sum = 1 << (PrecisionBits - 1);
-                        for (var k = 0; k < count; k++)
-                            sum += image[((min + k) * width + x) * channels + c] * weights[yy * taps + k];
-                        output[(yy * width + x) * channels + c] = Clip8(sum);
-                    }
+                Array.Fill(sums, 1 << (PrecisionBits - 1));
+                // Row by row, so the inner loop runs over contiguous bytes; the sums are the same integers.
+                for (var k = 0; k < count; k++)
+                {
+                    var weight = weights[yy * taps + k];
+                    var row = (min + k) * stride;
+                    for (var i = 0; i < stride; i++) sums[i] += image[row + i] * weight;
+                }
+                for (var i = 0; i < stride; i++) output[yy * stride + i] = Clip8(sums[i]);
             }
             image = output;
         }
