@@ -25,6 +25,7 @@ public static class SeloraCommandLine
         root.Subcommands.Add(TrainCommand.CreateQuickstart(console));
         root.Subcommands.Add(NodeCommand.Create(console));
         root.Subcommands.Add(CmdCommand.Create(console));
+        root.Subcommands.Add(EvalCommand.Create(console));
         root.Subcommands.Add(ResultsCommand.Create(console));
         return root;
     }

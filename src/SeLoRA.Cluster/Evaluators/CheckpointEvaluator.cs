@@ -81,7 +81,7 @@ public sealed class CheckpointEvaluator : IDisposable
         {
             RunName = config.Name,
             Method = config.Method.Name(),
-            Dataset = config.Data.Dataset,
+            Dataset = DatasetName(spec, synthCxr),
             Seed = config.Seed,
             Step = state.Step,
             CheckpointName = checkpointName,
@@ -107,6 +107,10 @@ public sealed class CheckpointEvaluator : IDisposable
             string.Join(", ", values.Select(v => $"{v.Key} {v.Value:G5}")));
         return report;
     }
+
+    /// <summary>A name that is the same on every machine (results group runs by it): the kind, or the folder for image folders.</summary>
+    public static string DatasetName(DatasetSpec spec, bool synthCxr) =>
+        synthCxr ? "synthcxr" : spec.Kind == "folder" ? Path.GetFileName(Path.GetFullPath(spec.Folder).TrimEnd('/')) : spec.Kind;
 
     IReadOnlyList<string> MetricsFor(bool synthCxr, string split)
     {
