@@ -44,6 +44,9 @@ public sealed record FrechetReport(
             result.TraceSigma1, result.TraceSigma2, result.TraceSqrtProduct, result.EpsilonApplied, result.Note);
     }
 
+    /// <summary>The metric's key in evaluation reports: "fd-resnet18", "fid", ... (the metric name in lower case).</summary>
+    public string MetricKey => Metric.ToLowerInvariant();
+
     /// <summary>One line for reports: "FD-ResNet18 12.34 (ResNet18 (ImageNet, ONNX), bilinear 224, 100 real vs 100 generated images)".</summary>
     public string Describe() =>
         string.Create(CultureInfo.InvariantCulture,

@@ -60,13 +60,22 @@ public static class ImageSetFeatures
         for (var start = 0; start < files.Count; start += batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var images = files.Skip(start).Take(batchSize).Select(LoadImage).ToList();
-            foreach (var run in RunsOfEqualSize(images))
+            // No dispose scope around Add: the accumulator moves its running moments to the enclosing scope, which would
+            // then free them at the end of the batch.
+            var images = new List<Tensor>();
+            try
             {
-                using var batch = stack(run, 0);
-                using var features = network.Features(batch);
-                accumulator.Add(features);
+                foreach (var file in files.Skip(start).Take(batchSize)) images.Add(LoadImage(file));
+                foreach (var run in RunsOfEqualSize(images))
+                {
+                    using var batch = stack(run, 0);
+                    using var features = network.Features(batch);
+                    accumulator.Add(features);
+                }
+            }
+            finally
+            {
+                foreach (var image in images) image.Dispose();
             }
             progress?.Report(Math.Min(files.Count, start + batchSize));
         }
