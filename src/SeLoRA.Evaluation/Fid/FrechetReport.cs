@@ -48,7 +48,11 @@ public sealed record FrechetReport(
     public string MetricKey => Metric.ToLowerInvariant();
 
     /// <summary>One line for reports: "FD-ResNet18 12.34 (ResNet18 (ImageNet, ONNX), bilinear 224, 100 real vs 100 generated images)".</summary>
-    public string Describe() =>
-        string.Create(CultureInfo.InvariantCulture,
-            $"{Metric} {Value:F2} ({Network}, {Resize}, {RealCount} real vs {GeneratedCount} generated images)");
+    public string Describe()
+    {
+        // Rounding makes a set against itself a hair below zero; print 0.00 rather than -0.00.
+        var shown = Math.Abs(Value) < 0.005 ? 0.0 : Value;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{Metric} {shown:F2} ({Network}, {Resize}, {RealCount} real vs {GeneratedCount} generated images)");
+    }
 }

@@ -175,6 +175,8 @@ public sealed class FolderFrechetTests(ResNet18Fixture fixture) : IClassFixture<
             new FrechetDistanceResult(12.345, 1, 2, 3, 4, false, null));
         Assert.Equal("FD-ResNet18 12.35 (ResNet18 (ImageNet, ONNX), bilinear 224, 100 real vs 90 generated images)", report.Describe());
         Assert.Equal(2, report.TraceReal);
+        var nearZero = report with { Value = -2e-5 };
+        Assert.StartsWith("FD-ResNet18 0.00 (", nearZero.Describe());
         Assert.Equal(3, report.TraceGenerated);
     }
 }
