@@ -198,7 +198,7 @@ public static class BenchCommand
         var inception = new Option<int>("--inception-images") { Description = "Timed InceptionV3 images, 299x299, random weights (0 skips).", DefaultValueFactory = _ => 4 };
         var batch = new Option<int>("--batch") { Description = "Images per feature-network call.", DefaultValueFactory = _ => 4 };
         var dimension = new Option<int>("--frechet-dim") { Description = "Feature dimension of the Fréchet distance timing (0 skips).", DefaultValueFactory = _ => 2048 };
-        var images = new Option<int>("--generate-images") { Description = "Images the tiny model generates (0 skips).", DefaultValueFactory = _ => 4 };
+        var images = new Option<int>("--generate-images") { Description = "Images the tiny model generates (0 skips).", DefaultValueFactory = _ => 8 };
         var steps = new Option<int>("--generate-steps") { Description = "Denoising steps per generated image.", DefaultValueFactory = _ => 10 };
         var command = new Command("eval",
             "Evaluation costs side by side: features/s of ResNet18 (ONNX) and InceptionV3 (libtorch), one Fréchet distance at d = 2048, " +

@@ -25,7 +25,7 @@ public sealed record EvaluationBenchmarkOptions
     public int FrechetDimension { get; init; } = 2048;
 
     /// <summary>Images the tiny model generates (timed after one warm-up image); 0 skips it.</summary>
-    public int GenerationImages { get; init; } = 4;
+    public int GenerationImages { get; init; } = 8;
 
     /// <summary>Denoising steps per generated image.</summary>
     public int GenerationSteps { get; init; } = 10;
