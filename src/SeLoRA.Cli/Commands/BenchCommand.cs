@@ -19,6 +19,7 @@ public static class BenchCommand
         bench.Subcommands.Add(Data(console));
         bench.Subcommands.Add(Train(console));
         bench.Subcommands.Add(ClusterBench(console));
+        bench.Subcommands.Add(Eval(console));
         return bench;
     }
 
@@ -186,6 +187,54 @@ public static class BenchCommand
             writer.WriteLine("all-reduce between two actor systems (tensor channel) vs raw TCP loopback, same bytes:");
             foreach (var r in reduce)
                 writer.WriteLine($"{r.Megabytes,4} MB   channel {r.TransportSeconds * 1000,8:F1} ms {r.TransportMBps,8:F0} MB/s   raw TCP {r.RawTcpSeconds * 1000,8:F1} ms {r.RawTcpMBps,8:F0} MB/s   ratio {r.Ratio,5:F2}");
+            return 0;
+        }));
+        return command;
+    }
+
+    static Command Eval(IAnsiConsole console)
+    {
+        var resnet = new Option<int>("--resnet-images") { Description = "Timed ResNet18 images, 224x224 (0 skips).", DefaultValueFactory = _ => 16 };
+        var inception = new Option<int>("--inception-images") { Description = "Timed InceptionV3 images, 299x299, random weights (0 skips).", DefaultValueFactory = _ => 4 };
+        var batch = new Option<int>("--batch") { Description = "Images per feature-network call.", DefaultValueFactory = _ => 4 };
+        var dimension = new Option<int>("--frechet-dim") { Description = "Feature dimension of the Fréchet distance timing (0 skips).", DefaultValueFactory = _ => 2048 };
+        var images = new Option<int>("--generate-images") { Description = "Images the tiny model generates (0 skips).", DefaultValueFactory = _ => 8 };
+        var steps = new Option<int>("--generate-steps") { Description = "Denoising steps per generated image.", DefaultValueFactory = _ => 10 };
+        var command = new Command("eval",
+            "Evaluation costs side by side: features/s of ResNet18 (ONNX) and InceptionV3 (libtorch), one Fréchet distance at d = 2048, " +
+            "and the tiny model's generation images/s.");
+        foreach (var option in new Option[] { resnet, inception, batch, dimension, images, steps }) command.Options.Add(option);
+        command.SetAction(parse => CommandErrors.Run(console, () =>
+        {
+            foreach (var option in new[] { resnet, inception, dimension, images })
+                if (parse.GetValue(option) < 0) throw new UsageException($"{option.Name} {parse.GetValue(option)}: must be 0 or more.");
+            foreach (var option in new[] { batch, steps })
+                if (parse.GetValue(option) < 1) throw new UsageException($"{option.Name} {parse.GetValue(option)}: must be at least 1.");
+            var writer = console.Profile.Out.Writer;
+            var r = SeLoRA.Evaluation.Benchmarks.EvaluationBenchmark.Measure(new SeLoRA.Evaluation.Benchmarks.EvaluationBenchmarkOptions
+            {
+                ResNetImages = parse.GetValue(resnet),
+                InceptionImages = parse.GetValue(inception),
+                Batch = parse.GetValue(batch),
+                FrechetDimension = parse.GetValue(dimension),
+                GenerationImages = parse.GetValue(images),
+                GenerationSteps = parse.GetValue(steps),
+            }, line => writer.WriteLine("  " + line));
+            writer.WriteLine($"evaluation costs, {r.Threads} threads, batch {parse.GetValue(batch)}");
+            if (r.ResNet18 is { } a)
+                writer.WriteLine($"  ResNet18 (ONNX Runtime) {a.InputSize}x{a.InputSize}      {a.ImagesPerSecond,8:F1} images/s   ({a.Images} in {a.Elapsed.TotalSeconds:F2} s; FD-ResNet18)");
+            if (r.Inception is { } b)
+                writer.WriteLine($"  InceptionV3 (libtorch) {b.InputSize}x{b.InputSize}       {b.ImagesPerSecond,8:F1} images/s   ({b.Images} in {b.Elapsed.TotalSeconds:F2} s; FID)");
+            if (r.ResNet18 is { } c && r.Inception is { } d)
+                writer.WriteLine($"  ResNet18 / InceptionV3 speed ratio     {c.ImagesPerSecond / d.ImagesPerSecond,8:F1}x");
+            if (r.FrechetElapsed is { } f)
+                writer.WriteLine($"  Fréchet distance, d = {r.FrechetDimension,-5}          {f.TotalSeconds,8:F2} s");
+            if (r.Generation is { } g)
+            {
+                writer.WriteLine($"  tiny generation {g.Resolution}x{g.Resolution}, {g.Steps} steps      {g.ImagesPerSecond,8:F2} images/s   ({g.Images} in {g.Elapsed.TotalSeconds:F2} s)");
+                if (r.ResNet18 is { } e)
+                    writer.WriteLine($"  ResNet18 features / generation rate    {e.ImagesPerSecond / g.ImagesPerSecond,8:F1}x");
+            }
             return 0;
         }));
         return command;
