@@ -32,7 +32,7 @@ public static class EvalCommand
         var device = new Option<string?>("--device") { Description = "auto, cpu, cuda or cuda:N (overrides selora.eval.device)." };
         foreach (var option in new Option[] { run, checkpoint, split, metrics, count, steps, guidance, features, clip, device })
             command.Options.Add(option);
-        // FID-SUBCOMMAND command.Subcommands.Add(EvalFidCommand.Create(console));
+        command.Subcommands.Add(EvalFidCommand.Create(console));
         command.SetAction(parse => CommandErrors.Run(console, () =>
         {
             var (config, settings) = ConfigOptions.Load(parse);

@@ -1,3 +1,4 @@
+using SeLoRA.Evaluation.FeatureNetworks;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
@@ -5,7 +6,6 @@ using System.Text.Json.Nodes;
 using SeLoRA.Evaluation.Fid;
 using SeLoRA.Evaluation.Reports;
 using Spectre.Console;
-using Networks = SeLoRA.Evaluation.FeatureNetworks.FeatureNetworks;
 
 namespace SeLoRA.Cli.Commands;
 
@@ -23,7 +23,7 @@ public static class EvalFidCommand
         {
             Description = "Feature network: resnet18 (offline default; reported as FD-ResNet18) or inception:<weights file> " +
                           "(pytorch-fid's InceptionV3 as safetensors; reported as FID).",
-            DefaultValueFactory = _ => Networks.ResNet18,
+            DefaultValueFactory = _ => FeatureNetworkFactory.ResNet18,
         };
         var batch = new Option<int>("--batch") { Description = "Images per network call.", DefaultValueFactory = _ => ImageSetFeatures.DefaultBatchSize };
         var cache = new Option<string?>("--cache") { Description = "Folder to keep the real images' feature statistics in, keyed by network and image contents." };
@@ -42,8 +42,8 @@ public static class EvalFidCommand
             var generatedFiles = ImageSetFeatures.ListImages(generatedFolder);
             var writer = console.Profile.Out.Writer;
             var watch = Stopwatch.StartNew();
-            using var network = Networks.Create(parse.GetValue(features)!);
-            var metric = Networks.MetricName(network);
+            using var network = FeatureNetworkFactory.Create(parse.GetValue(features)!);
+            var metric = FeatureNetworkFactory.MetricName(network);
             writer.WriteLine($"{metric}: {network.Name}, {network.Dimension}-d features; {network.Preprocessing}");
             var report = FolderFrechet.Compute(network, realFiles, generatedFiles, size, parse.GetValue(cache));
             writer.WriteLine($"real:      {realFolder} ({report.RealCount} images)");

@@ -68,7 +68,7 @@ public sealed class CheckpointEvaluator : IDisposable
         log($"evaluating {config.Name} {checkpointName} on {examples.Count} {target.Split} prompt(s): {steps} {config.Generation.Scheduler} steps, guidance {guidance}");
         var (generated, parameters, totalRank) = Generate(config, target.CheckpointDirectory, state, examples, steps, guidance, imagesFolder, cancellation);
 
-        var inputs = new MetricInputs(examples, generated, Path.GetFullPath(spec.Folder), synthCxr, state, target.Split);
+        var inputs = new MetricInputs(examples, generated, Path.GetFullPath(spec.Folder), synthCxr, state, target.Split, layout.Directory);
         var values = new SortedDictionary<string, double>(StringComparer.Ordinal);
         var details = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var name in measured)

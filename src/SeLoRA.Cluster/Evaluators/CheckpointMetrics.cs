@@ -8,6 +8,7 @@ public static class CheckpointMetrics
     public static ICheckpointMetric Create(string name, EvaluationSettings settings, Device device) => name switch
     {
         MetricNames.ValidationLoss => new ValidationLossMetric(),
+        MetricNames.FdResNet18 or MetricNames.Fid => new FrechetMetric(settings.Features, settings.BatchSize),
         MetricNames.ClipScore => new ClipScoreMetric(settings.ClipModel, device, settings.BatchSize),
         _ => throw new ArgumentException($"selora.eval.metrics: unknown metric '{name}'; known: {string.Join(", ", EvaluationSettings.KnownMetrics)}."),
     };

@@ -54,6 +54,10 @@ public sealed partial record EvaluationSettings
                 throw TrainingConfigReader.Invalid(K("metrics"), $"[{string.Join(", ", metrics)}]", $"[auto] or a list of {string.Join(", ", KnownMetrics)} (\"{m}\" is not one)");
         var features = r.String(K("features"), f => f == "resnet18" || f.StartsWith("inception:", StringComparison.Ordinal) && f.Length > "inception:".Length,
             "resnet18 or inception:<weights file>");
+        if (metrics.Contains(MetricNames.Fid) && features == "resnet18")
+            throw TrainingConfigReader.Invalid(K("features"), features, $"inception:<weights file> when {K("metrics")} has fid (ResNet18 features give fd-resnet18, never FID)");
+        if (metrics.Contains(MetricNames.FdResNet18) && features != "resnet18")
+            throw TrainingConfigReader.Invalid(K("features"), features, $"resnet18 when {K("metrics")} has fd-resnet18 (Inception features give fid)");
         var bestBy = r.String(K("best-by"), b => KnownMetrics.Contains(b), string.Join(", ", KnownMetrics));
         var duringTraining = r.Bool(K("during-training"));
         if (bestBy != MetricNames.ValidationLoss && !duringTraining)

@@ -10,4 +10,5 @@ public sealed record MetricInputs(
     string DatasetFolder,
     bool SynthCxr,
     CheckpointState Checkpoint,
-    string Split);
+    string Split,
+    string RunDirectory);

@@ -1,5 +1,4 @@
 using SeLoRA.Evaluation.FeatureNetworks;
-using Networks = SeLoRA.Evaluation.FeatureNetworks.FeatureNetworks;
 
 namespace SeLoRA.Evaluation.Fid;
 
@@ -42,7 +41,7 @@ public static class FolderFrechet
             throw new ArgumentException(
                 $"statistics have dimensions {real.Dimension} (real) and {generated.Dimension} (generated); {network.Name} gives {network.Dimension}");
         var result = FrechetDistance.ComputeDetailed(real, generated);
-        return FrechetReport.Create(Networks.MetricName(network), network.Name, Networks.ResizeSummary(network), network.Preprocessing,
+        return FrechetReport.Create(FeatureNetworkFactory.MetricName(network), network.Name, FeatureNetworkFactory.ResizeSummary(network), network.Preprocessing,
             real.Count, generated.Count, result);
     }
 }

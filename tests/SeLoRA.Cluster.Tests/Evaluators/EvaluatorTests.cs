@@ -39,10 +39,10 @@ public sealed class EvaluatorTests
         Runtime = new RuntimeSettings { Device = "cpu", Workers = 1 },
     };
 
-    // Only the validation loss, so the test measures the plumbing, not the metric networks.
+    // The validation loss and FD-ResNet18 on a few images: the plumbing, not the metrics, is under test.
     static readonly EvaluationSettings Cheap = new()
     {
-        Metrics = [MetricNames.ValidationLoss],
+        Metrics = [MetricNames.ValidationLoss, MetricNames.FdResNet18],
         ValidCount = 2,
         TestCount = 3,
         BatchSize = 2,
@@ -121,10 +121,14 @@ public sealed class EvaluatorTests
         Assert.Equal("test", final.Split);
         Assert.Equal(state.BestStep, final.Step);
         Assert.DoesNotContain(MetricNames.ValidationLoss, final.Metrics.Keys); // a validation loss is not a test metric
+        Assert.True(final.Metrics[MetricNames.FdResNet18] > 0);
 
         var layout = new RunLayout(result.RunDirectory);
         var report = EvaluationReport.Read(Path.Combine(layout.Evaluations, EvaluationReport.FileName(CheckpointStore.NameOf(final.Step), "test")));
         Assert.True(report.Final);
+        Assert.StartsWith("FD-ResNet18 ", report.Details[MetricNames.FdResNet18]);
+        Assert.Contains("3 real vs 3 generated", report.Details[MetricNames.FdResNet18]);
+        Assert.Equal("synthcxr", report.Dataset);
         Assert.Equal(3, report.GeneratedCount);
         Assert.Equal(report.TotalRank, CheckpointState.Read(Path.Combine(layout.Checkpoints, CheckpointStore.NameOf(final.Step), CheckpointState.FileName)).TotalRank);
         Assert.All(report.Samples, s => Assert.True(File.Exists(Path.Combine(layout.Directory, s.GeneratedImage)), s.GeneratedImage));

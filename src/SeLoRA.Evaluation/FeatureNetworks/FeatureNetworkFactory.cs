@@ -4,7 +4,7 @@ namespace SeLoRA.Evaluation.FeatureNetworks;
 /// Feature networks by name, as the command line and configuration give them, and what a report must call a Fréchet
 /// distance computed with each: only pytorch-fid's InceptionV3 gives an "FID".
 /// </summary>
-public static class FeatureNetworks
+public static class FeatureNetworkFactory
 {
     /// <summary>The offline default: <see cref="ResNet18FeatureNetwork"/>.</summary>
     public const string ResNet18 = "resnet18";
