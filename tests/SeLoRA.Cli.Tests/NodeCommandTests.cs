@@ -25,6 +25,8 @@ public sealed class NodeCommandTests : IDisposable
             selora {
               data-dir = "{{Path.Combine(_dir, "runs")}}"
               logging.file = off
+              # Evaluation has its own tests; here it would only slow the run down.
+              eval { during-training = off, final-test = off }
               cluster { step-timeout = 20s, prepare-timeout = 2m, workers = 1, device = cpu }
               command-host.port = 0
               train {

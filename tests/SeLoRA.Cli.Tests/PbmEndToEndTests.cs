@@ -25,6 +25,8 @@ public sealed class PbmEndToEndTests : IDisposable
             selora {
               data-dir = "{{Path.Combine(_dir, "data")}}"
               logging.file = off
+              # Evaluation has its own tests; here it would only slow the run down.
+              eval { during-training = off, final-test = off }
               cluster { step-timeout = 20s, workers = 1, device = cpu }
               command-host.port = {{commandPort}}
             }

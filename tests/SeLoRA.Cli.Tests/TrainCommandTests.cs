@@ -15,6 +15,8 @@ public sealed class TrainCommandTests : IDisposable
             selora {
               data-dir = "{{Path.Combine(_dir, "runs")}}"
               logging.file = off
+              # Evaluation has its own tests; here it would only slow the run down.
+              eval { during-training = off, final-test = off }
               train {
                 name = "{{name}}"
                 seed = 3
