@@ -11,11 +11,13 @@ using static TorchSharp.torch;
 namespace SeLoRA.Evaluation.Findings;
 
 /// <summary>
-/// A small multi-label CNN that tells which SynthCXR findings an image shows: grayscale [B, 1, R, R] scaled to [-1, 1]
-/// in, one logit per finding out (sigmoid = probability). Four 3x3 convolution blocks (GroupNorm, ReLU; the first three
-/// halve the size by max pooling), then the mean and the max of the last feature maps (the max keeps small focal
-/// findings such as a nodule) into one linear layer. Any image is converted to grey (channel mean) and resized to R
-/// (area averaging down, bilinear up), so it accepts every resolution; what it refuses is a finding it has no output for.
+/// A small multi-label CNN that tells which SynthCXR findings an image shows: grayscale [B, 1, R, R] in [0, 1] in, one
+/// logit per finding out (sigmoid = probability). Input channels: the image scaled to [-1, 1] and its difference from
+/// the 7x7 local mean; four 3x3 convolution blocks (GroupNorm, ReLU; max pooling after the 1st, 2nd and 3rd), the mean
+/// and max of the last maps into one linear layer, except the lesion column, which is the maximum of a per-cell lesion
+/// map on the third block (see <see cref="ForwardWithLesionMap"/>). Any image is converted to grey (channel mean) and
+/// resized to R (area averaging down, bilinear up), so every image size is accepted; what it refuses is a finding it
+/// has no output for (<see cref="ColumnOf"/>).
 /// <para>Files: <see cref="Save"/> writes the weights as safetensors and <see cref="FindingClassifierInfo"/> as a JSON
 /// sidecar (same name, .json).</para>
 /// </summary>
@@ -63,7 +65,7 @@ public sealed class FindingClassifier : nn.Module<Tensor, Tensor>
     public IReadOnlyList<Finding> Findings => Info.Findings;
 
     /// <summary>A new, untrained classifier; its initial weights depend only on the seed.</summary>
-    public static FindingClassifier Create(int resolution = 64, IReadOnlyList<Finding>? findings = null, int width = 16, long seed = 0)
+    public static FindingClassifier Create(int resolution = 64, IReadOnlyList<Finding>? findings = null, int width = 8, long seed = 0)
     {
         TorchRuntime.EnsureLoaded();
         // Module constructors draw from libtorch's global generator.

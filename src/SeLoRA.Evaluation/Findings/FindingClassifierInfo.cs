@@ -11,6 +11,7 @@ namespace SeLoRA.Evaluation.Findings;
 /// <param name="Width">Channels of the first convolution (later ones double up to 4x).</param>
 /// <param name="Seed">Seed of the initial weights, the hold-out draw and the batch order.</param>
 /// <param name="LabelsHash"><see cref="FindingLabelReader.Hash"/> of the labels file trained from; null if untrained.</param>
+/// <param name="ImagesHash"><see cref="FindingClassifierTrainer.ImagesHash"/> of the images trained on and held out.</param>
 /// <param name="DatasetImageSize">Side of the dataset's images (before resizing), 0 if unknown.</param>
 /// <param name="TrainingImages">Images the weights were fitted on.</param>
 /// <param name="HeldOutImages">Images held back for <see cref="HeldOut"/>.</param>
@@ -22,6 +23,7 @@ public sealed record FindingClassifierInfo(
     [property: JsonPropertyName("width")] int Width,
     [property: JsonPropertyName("seed")] long Seed,
     [property: JsonPropertyName("labels_hash")] string? LabelsHash = null,
+    [property: JsonPropertyName("images_hash")] string? ImagesHash = null,
     [property: JsonPropertyName("dataset_image_size")] int DatasetImageSize = 0,
     [property: JsonPropertyName("training_images")] int TrainingImages = 0,
     [property: JsonPropertyName("held_out_images")] int HeldOutImages = 0,

@@ -32,6 +32,14 @@ public static class FindingClassifierTrainer
         return (names[held..], names[..held]);
     }
 
+    /// <summary>"sha256:" + hex of SHA-256 over the file names sorted ordinally, each followed by '\n' (UTF-8).</summary>
+    public static string ImagesHash(IEnumerable<string> fileNames)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var name in fileNames.Order(StringComparer.Ordinal)) text.Append(name).Append('\n');
+        return "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString())));
+    }
+
     /// <summary>Trains on datasetFolder's images (all of labels.jsonl, or only <paramref name="fileNames"/>).</summary>
     public static FindingClassifier Train(string datasetFolder, FindingTrainingOptions? options = null, IReadOnlyCollection<string>? fileNames = null,
         Action<string>? log = null, CancellationToken cancellationToken = default)
@@ -61,6 +69,9 @@ public static class FindingClassifierTrainer
         using var lesionMaps = LesionMaps(trainNames.Select(n => labels[n]).ToArray(), options.Resolution);
         using var lesionMapWeight = tensor(LesionMapPositiveWeight(lesionMaps));
         using var optimizer = optim.Adam(model.parameters(), lr: options.LearningRate);
+        // Cosine decay to zero: the last steps settle, so the 0.5 threshold is not left wherever the last large step put it.
+        var totalSteps = options.Epochs * ((trainNames.Count + options.BatchSize - 1) / options.BatchSize);
+        var scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, totalSteps);
         var order = Enumerable.Range(0, trainNames.Count).ToArray();
         model.train();
         for (var epoch = 0; epoch < options.Epochs; epoch++)
@@ -91,6 +102,7 @@ public static class FindingClassifierTrainer
                 optimizer.zero_grad();
                 loss.backward();
                 optimizer.step();
+                scheduler.step();
                 lossSum += loss.item<float>();
                 steps++;
             }
@@ -105,6 +117,7 @@ public static class FindingClassifierTrainer
         model.Info = model.Info with
         {
             LabelsHash = labelsHash,
+            ImagesHash = ImagesHash(names),
             DatasetImageSize = labels[trainNames[0]].Size,
             TrainingImages = trainNames.Count,
             HeldOutImages = heldNames.Count,

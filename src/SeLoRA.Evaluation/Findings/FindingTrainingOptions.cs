@@ -7,7 +7,7 @@ namespace SeLoRA.Evaluation.Findings;
 /// <param name="Width">Channels of the first convolution.</param>
 /// <param name="Epochs">Passes over the training images.</param>
 /// <param name="BatchSize">Images per Adam step.</param>
-/// <param name="LearningRate">Adam's step size.</param>
+/// <param name="LearningRate">Adam's initial step size, decayed to zero by a cosine over all steps.</param>
 /// <param name="HeldOutFraction">Share of the images held back to measure the classifier's own accuracy.</param>
 /// <param name="Seed">Initial weights, hold-out draw and batch order.</param>
 /// <param name="BalanceClasses">Weights each finding's positives by negatives / positives in the loss, so the 0.5
@@ -15,10 +15,10 @@ namespace SeLoRA.Evaluation.Findings;
 public sealed record FindingTrainingOptions(
     int Resolution = 64,
     IReadOnlyList<Finding>? Findings = null,
-    int Width = 16,
-    int Epochs = 8,
-    int BatchSize = 32,
-    double LearningRate = 3e-3,
+    int Width = 8,
+    int Epochs = 45,
+    int BatchSize = 16,
+    double LearningRate = 6e-3,
     double HeldOutFraction = 0.2,
     long Seed = 0,
     bool BalanceClasses = true)
