@@ -164,7 +164,7 @@ public sealed class CheckpointEvaluator : IDisposable
     ICheckpointMetric Metric(string name)
     {
         if (metrics.TryGetValue(name, out var metric)) return metric;
-        metric = CheckpointMetrics.Create(name, settings, device);
+        metric = CheckpointMetrics.Create(name, settings, device, log);
         metrics[name] = metric;
         return metric;
     }
