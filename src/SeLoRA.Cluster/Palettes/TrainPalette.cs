@@ -16,7 +16,7 @@ public sealed class TrainPalette(ActorSystem system, IActorRef coordinator, Selo
     static readonly CommandArgumentSpec Run = new("run", null, "The run's name.", Mandatory: true, Positional: true);
     static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
-    public PaletteSpec Spec { get; } = new("train", "Training runs: start, list, status, pause, resume, stop, tail, ranks.",
+    public PaletteSpec Spec { get; } = new("train", "Training runs: start, list, status, pause, resume, stop, tail, ranks, evals.",
     [
         new("start", "Start a run from a HOCON file (selora.train) on the registered workers.",
             [new("config", "c", "The run's HOCON file (read on this node).", Mandatory: true), new("name", null, "The run's name (overrides selora.train.name).")]),
@@ -27,6 +27,7 @@ public sealed class TrainPalette(ActorSystem system, IActorRef coordinator, Selo
         new("stop", "End the run after the current step; its results stay.", [Run]),
         new("tail", "Stream a run's steps, losses, validations and expansions until it ends or is cancelled.", [Run]),
         new("ranks", "The run's per-layer ranks.", [Run]),
+        new("evals", "The run's recorded evaluations (EvaluationCompleted): step, split, metrics; the final test one marked.", [Run]),
     ]);
 
     public async IAsyncEnumerable<string> Execute(CommandInvocation invocation, [EnumeratorCancellation] CancellationToken cancellation)
@@ -120,6 +121,15 @@ public sealed class TrainPalette(ActorSystem system, IActorRef coordinator, Selo
                 var width = r.Ranks.Keys.DefaultIfEmpty("layer").Max(k => k.Length);
                 foreach (var (layer, rank) in r.Ranks) yield return $"{layer.PadRight(width)} {rank,4}";
                 yield return $"Layers: {r.Ranks.Count}, total rank {r.TotalRank}";
+                break;
+            }
+            case "evals":
+            {
+                var r = await Details(invocation.Get("run")!, cancellation).ConfigureAwait(false);
+                foreach (var e in r.Evaluations.OrderBy(e => e.Final).ThenBy(e => e.Step))
+                    yield return $"step {e.Step} | {e.Split}{(e.Final ? " (final)" : "")} | " +
+                                 string.Join(", ", e.Metrics.Select(m => $"{m.Key} {m.Value.ToString("G5", CultureInfo.InvariantCulture)}"));
+                yield return $"Count: {r.Evaluations.Count} evaluations";
                 break;
             }
             default:
