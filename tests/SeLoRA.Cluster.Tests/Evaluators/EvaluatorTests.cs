@@ -69,8 +69,8 @@ public sealed class EvaluatorTests
     /// asynchronously: with <paramref name="expectWork"/> this waits until something was done and the evaluator is idle,
     /// otherwise it gives the backlog a few seconds to arrive. Returns the evaluator's status.
     /// </summary>
-    static async Task<EvaluatorStatus> RestartEvaluator(TestDatabase db, Akka.Configuration.Config hocon, EvaluationSettings settings, bool expectWork,
-        CancellationToken ct)
+    static async Task<(EvaluatorStatus Status, List<string> EvalLines)> RestartEvaluator(TestDatabase db, Akka.Configuration.Config hocon,
+        EvaluationSettings settings, bool expectWork, string run, CancellationToken ct)
     {
         using var system = ActorSystem.Create("restarted", PersistenceHocon.For(db.Settings).WithFallback(hocon));
         try
@@ -89,7 +89,13 @@ public sealed class EvaluatorTests
             // Results are recorded through the coordinator; answering a status request means it has passed them on.
             await coordinator.Ask<TrainingStatus>(new GetTrainingStatus(), TimeSpan.FromSeconds(30), ct);
             await coordinator.Ask<RunsListed>(new ListRuns(), TimeSpan.FromSeconds(30), ct);
-            return status;
+            // What an operator sees: `train evals <run>` through the palette, from the journal.
+            var palette = new SeLoRA.Cluster.Palettes.TrainPalette(system, coordinator, db.Settings, RepoPaths.Hocon);
+            var lines = new List<string>();
+            await foreach (var line in palette.Execute(new SeLoRA.Cluster.Commands.CommandInvocation("train", "evals",
+                               new Dictionary<string, IReadOnlyList<string>> { ["run"] = [run] }), ct))
+                lines.Add(line);
+            return (status, lines);
         }
         finally
         {
@@ -148,15 +154,17 @@ public sealed class EvaluatorTests
             cancellation: ct, settings: db.Settings);
         Assert.Empty((await StateOf(db, hocon, name, ct)).Evaluations);
 
-        var first = await RestartEvaluator(db, hocon, Cheap, expectWork: true, ct);
+        var (first, lines) = await RestartEvaluator(db, hocon, Cheap, expectWork: true, name, ct);
         Assert.True(first.Completed == 3, $"evaluator: {first}"); // steps 3 and 6 on valid, then the final test evaluation
         Assert.Equal(0, first.Failed);
         var state = await StateOf(db, hocon, name, ct);
         Assert.Equal(3, state.Evaluations.Count);
         Assert.Single(state.Evaluations, e => e.Final);
+        Assert.Equal("Count: 3 evaluations", lines[^1]);
+        Assert.Matches(@"^step \d+ \| test \(final\) \| fd-resnet18 [0-9.]+", lines[^2]);
         var reports = Directory.GetFiles(new RunLayout(result.RunDirectory).Evaluations, "*.json").ToDictionary(f => f, File.GetLastWriteTimeUtc);
 
-        var second = await RestartEvaluator(db, hocon, Cheap, expectWork: false, ct);
+        var (second, _) = await RestartEvaluator(db, hocon, Cheap, expectWork: false, name, ct);
         Assert.Equal(0, second.Completed + second.Skipped + second.Failed);
         Assert.Equal(3, (await StateOf(db, hocon, name, ct)).Evaluations.Count);
         Assert.Equal(reports, Directory.GetFiles(new RunLayout(result.RunDirectory).Evaluations, "*.json").ToDictionary(f => f, File.GetLastWriteTimeUtc));
