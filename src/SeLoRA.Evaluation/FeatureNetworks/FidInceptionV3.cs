@@ -86,7 +86,7 @@ public sealed class FidInceptionV3 : nn.Module<Tensor, Tensor>, IFeatureNetwork
     /// of the model must be in the file with the same shape, and the file may hold nothing else. BatchNorm's
     /// <c>num_batches_tracked</c> may be absent (PyTorch accepts checkpoints without it; eval mode never reads it).
     /// </summary>
-    /// <param name="weightsPath">A safetensors file. PyTorch .pth files are recognised and refused with the conversion to run.</param>
+    /// <param name="weightsPath">A safetensors file, or a torch.save zip archive (.pth, PyTorch 1.6 and later); older pickles are refused with the conversion to run.</param>
     /// <exception cref="WeightFileException">The file is missing, not safetensors, or its keys or shapes do not match.</exception>
     public static FidInceptionV3 Load(string weightsPath)
     {

@@ -19,12 +19,33 @@ static class InceptionWeightFile
         // torch.save writes a zip archive (PK) since PyTorch 1.6, a bare pickle (0x80 protocol byte) before.
         var isZip = read >= 2 && magic[0] == (byte)'P' && magic[1] == (byte)'K';
         var isPickle = read >= 1 && magic[0] == 0x80;
-        if (isZip || isPickle)
+        if (isZip)
+            return ReadPickle(path);
+        if (isPickle)
             throw new WeightFileException(
-                $"{path} is a PyTorch pickle (.pth); SeLoRA.Evaluation reads safetensors only. Convert it once with Python: " +
+                $"{path} is a PyTorch pickle in the format before PyTorch 1.6, which TorchSharp.PyBridge cannot read (pytorch-fid's published file is one). Convert it once with Python: " +
                 "python -c \"import torch, safetensors.torch as s; d = torch.load('pt_inception-2015-12-05-6726825d.pth', map_location='cpu'); " +
                 "s.save_file({k: v.contiguous() for k, v in d.items()}, 'pt_inception-2015-12-05.safetensors')\"");
         return SafetensorsFile.Load(path);
+    }
+
+    /// <summary>A torch.save zip archive of a state dict (PyTorch 1.6 and later), read by TorchSharp.PyBridge.</summary>
+    static Dictionary<string, Tensor> ReadPickle(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            var table = TorchSharp.PyBridge.PyTorchUnpickler.UnpickleStateDict(stream);
+            var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (System.Collections.DictionaryEntry entry in table)
+                if (entry.Key is string key && entry.Value is Tensor tensor)
+                    result[key] = tensor;
+            return result;
+        }
+        catch (Exception e) when (e is NotImplementedException or InvalidDataException or InvalidCastException)
+        {
+            throw new WeightFileException($"{path}: not a readable PyTorch state dict ({e.Message})");
+        }
     }
 
     public static void CopyStrict(nn.Module module, IReadOnlyDictionary<string, Tensor> tensors, string source)

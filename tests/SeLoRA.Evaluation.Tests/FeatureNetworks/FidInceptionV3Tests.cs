@@ -216,13 +216,34 @@ public sealed class FidInceptionV3Tests : IDisposable
     }
 
     [Fact]
-    public void PyTorch_pickles_are_refused_with_the_conversion()
+    public void A_torch_save_state_dict_loads_bit_exactly()
     {
-        var path = Path.Combine(dir, "pt_inception-2015-12-05-6726825d.pth");
-        File.WriteAllBytes(path, [(byte)'P', (byte)'K', 3, 4, 0, 0, 0, 0, 0, 0]);
-        var e = Assert.Throws<WeightFileException>(() => FidInceptionV3.Load(path));
-        Assert.Contains(path, e.Message);
+        torch.manual_seed(10);
+        using var model = new FidInceptionV3();
+        RandomiseRunningStats(model);
+        var path = Path.Combine(dir, "inception.pth");
+        TorchSharp.PyBridge.PyBridgeModuleExtensions.save_py(model, path); // the zip layout torch.save writes since PyTorch 1.6
+
+        using var loaded = FidInceptionV3.Load(path);
+        var a = model.state_dict();
+        var b = loaded.state_dict();
+        foreach (var key in a.Keys)
+            Assert.True(Same(a[key], b[key]), $"{key} differs after reload");
+    }
+
+    [Fact]
+    public void Old_format_pickles_are_refused_with_the_conversion_and_broken_files_are_named()
+    {
+        var legacy = Path.Combine(dir, "pt_inception-2015-12-05-6726825d.pth");
+        File.WriteAllBytes(legacy, [0x80, 2, (byte)'c', 0, 0, 0, 0, 0, 0, 0]);
+        var e = Assert.Throws<WeightFileException>(() => FidInceptionV3.Load(legacy));
+        Assert.Contains(legacy, e.Message);
         Assert.Contains("safetensors", e.Message);
+
+        var broken = Path.Combine(dir, "broken.pth");
+        File.WriteAllBytes(broken, [(byte)'P', (byte)'K', 3, 4, 0, 0, 0, 0, 0, 0]);
+        e = Assert.Throws<WeightFileException>(() => FidInceptionV3.Load(broken));
+        Assert.Contains(broken, e.Message);
 
         var absent = Path.Combine(dir, "absent.safetensors");
         e = Assert.Throws<WeightFileException>(() => FidInceptionV3.Load(absent));
