@@ -17,16 +17,19 @@ public sealed class NodeCommandTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    string WriteConfig(string name, int workers)
+    string WriteConfig(string name, int workers, bool evaluate = false)
     {
+        var eval = evaluate
+            ? "eval { metrics = [validation-loss, fd-resnet18], valid-count = 2, test-count = 3, steps = 1, batch = 4, device = cpu }"
+            // Evaluation has its own tests; here it would only slow the run down.
+            : "eval { during-training = off, final-test = off }";
         var path = Path.Combine(_dir, name + ".hocon");
         File.WriteAllText(path, $$"""
             akka.cluster.split-brain-resolver.stable-after = 4s
             selora {
               data-dir = "{{Path.Combine(_dir, "runs")}}"
               logging.file = off
-              # Evaluation has its own tests; here it would only slow the run down.
-              eval { during-training = off, final-test = off }
+              {{eval}}
               cluster { step-timeout = 20s, prepare-timeout = 2m, workers = 1, device = cpu }
               command-host.port = 0
               train {
@@ -81,8 +84,9 @@ public sealed class NodeCommandTests : IDisposable
 
         var port = NodeProcesses.FreePort();
         var seed = $"akka.tcp://selora@127.0.0.1:{port}";
-        var config = WriteConfig("cluster", 1);
-        var coordinator = Start("node", "-c", config, "--roles", "coordinator,worker", "--port", port.ToString(), "--train", "--expect-workers", "3");
+        var config = WriteConfig("cluster", 1, evaluate: true);
+        // The coordinator's node also evaluates: it waits for the run's evaluations before it leaves.
+        var coordinator = Start("node", "-c", config, "--roles", "coordinator,worker,evaluator", "--port", port.ToString(), "--train", "--expect-workers", "3");
         var second = Start("node", "-c", config, "--roles", "worker", "--seed-nodes", seed);
         var third = Start("node", "-c", config, "--roles", "worker", "--seed-nodes", seed);
         _ = second.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
@@ -102,6 +106,9 @@ public sealed class NodeCommandTests : IDisposable
         Assert.Contains("finished: 24 steps", output);
         Assert.Matches("step \\d+: .*(did not answer|failed|lost|did not arrive)", output);
         Assert.Equal(RankLines(Path.Combine(_dir, "runs", "reference")), RankLines(Path.Combine(_dir, "runs", "cluster")));
+        Assert.Contains("Final test evaluation of step", output);
+        Assert.Contains("fd-resnet18:", output);
+        Assert.True(File.Exists(Path.Combine(_dir, "runs", "cluster", "evaluations", "step-00000024-valid.json")), output);
     }
 
     [Fact]

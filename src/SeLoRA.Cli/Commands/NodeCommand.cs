@@ -93,8 +93,12 @@ public static class NodeCommand
                 var done = finished.Task.GetAwaiter().GetResult();
                 return done.Error is null ? done.Result! : throw new TrainingFailedException(done.Error);
             });
+            // The run's evaluations, when this node evaluates, finish (and are recorded) before the node leaves.
+            if (node.Evaluator is { } evaluator && result.Completed)
+                SeLoRA.Cluster.Evaluators.EvaluationWait.UntilDone(coordinator, evaluator, result.Summary.RunName, options.Persist, TimeSpan.FromDays(7));
             writer.WriteLine();
             foreach (var line in SummaryMarkdown.ConsoleLines(result.Summary)) writer.WriteLine(line);
+            foreach (var line in SeLoRA.Cluster.Evaluators.EvaluationLines.Final(result.RunDirectory)) writer.WriteLine(line);
             writer.WriteLine($"Run folder: {result.RunDirectory}");
             return 0;
         }));

@@ -66,13 +66,7 @@ public static class LocalTraining
             // The final test evaluation follows completion; the process stays until it and the checkpoint evaluations
             // are recorded (a pause or stop leaves the rest to the next resume's evaluator).
             if (evaluator is not null && result.Result!.Completed && !cancellation.IsCancellationRequested)
-            {
-                // The coordinator has handed out every recorded checkpoint once it answers (its mailbox is in order).
-                coordinator.Ask<TrainingStatus>(new GetTrainingStatus(), TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
-                evaluator.Ask<EvaluatorStatus>(WhenEvaluatorIdle.Instance, TimeSpan.FromDays(7)).GetAwaiter().GetResult();
-                if (coordinatorOptions.Persist)
-                    coordinator.Ask<RunDetails>(new GetRunDetails(result.RunName), TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
-            }
+                EvaluationWait.UntilDone(coordinator, evaluator, result.RunName, coordinatorOptions.Persist, TimeSpan.FromDays(7));
             return result.Result!;
         }
         finally

@@ -18,8 +18,10 @@ namespace SeLoRA.Cluster.Nodes;
 /// </summary>
 public sealed class SeloraNode : IDisposable
 {
-    SeloraNode(ActorSystem system, IActorRef coordinator, IReadOnlyList<IActorRef> workers, SeLoRA.Cluster.Commands.CommandHostHandle? commandHost)
+    SeloraNode(ActorSystem system, IActorRef coordinator, IReadOnlyList<IActorRef> workers, SeLoRA.Cluster.Commands.CommandHostHandle? commandHost,
+        IActorRef? evaluator)
     {
+        Evaluator = evaluator;
         System = system;
         Coordinator = coordinator;
         Workers = workers;
@@ -35,6 +37,9 @@ public sealed class SeloraNode : IDisposable
     public IActorRef Coordinator { get; }
 
     public IReadOnlyList<IActorRef> Workers { get; }
+
+    /// <summary>This node's evaluator (evaluator role, with selora.eval on), or null.</summary>
+    public IActorRef? Evaluator { get; }
 
     public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
 
@@ -95,7 +100,7 @@ public sealed class SeloraNode : IDisposable
                     new SeLoRA.Cluster.Palettes.NodePalette(board, recentLog),
                 ])
                 : null;
-            return new SeloraNode(system, coordinator, workers.Select(w => w.Item1).ToList(), host);
+            return new SeloraNode(system, coordinator, workers.Select(w => w.Item1).ToList(), host, evaluators.FirstOrDefault());
         }
         catch
         {
