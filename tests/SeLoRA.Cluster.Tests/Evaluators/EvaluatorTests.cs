@@ -169,4 +169,47 @@ public sealed class EvaluatorTests
         Assert.Equal(3, (await StateOf(db, hocon, name, ct)).Evaluations.Count);
         Assert.Equal(reports, Directory.GetFiles(new RunLayout(result.RunDirectory).Evaluations, "*.json").ToDictionary(f => f, File.GetLastWriteTimeUtc));
     }
+
+    [Fact]
+    public async Task A_waiting_checkpoint_is_dropped_for_a_newer_one_and_max_concurrent_bounds_the_running_evaluations()
+    {
+        await using var db = await TestDatabase.CreateAsync("sqlite");
+        var hocon = HoconLoader.Load(RepoPaths.Hocon);
+        var ct = TestContext.Current.CancellationToken;
+        var config = Config(db.DataDirectory, "queue-" + Guid.NewGuid().ToString("N")[..8]) with
+        {
+            Optimization = new OptimizationSettings { BatchSize = 4, Epochs = 0, MaxSteps = 9, Adam = new() { LearningRate = 1e-3 } },
+        };
+        var result = LocalTraining.Run(hocon, config, new RunOptions { RunsRoot = Path.Combine(db.DataDirectory, "runs") }, cancellation: ct);
+        var work = new[] { 3L, 6L, 9L }.Select(s => new EvaluateCheckpoint(config.Name, result.RunDirectory, s, CheckpointStore.NameOf(s))).ToList();
+
+        using var system = ActorSystem.Create("queue", hocon);
+        try
+        {
+            // One at a time: step 3 starts at once, 6 waits, 9 arrives and replaces it.
+            var single = system.ActorOf(EvaluatorActor.Props(Cheap with { SkipSuperseded = true }, "cpu"));
+            foreach (var w in work) single.Tell(w);
+            var status = await single.Ask<EvaluatorStatus>(GetEvaluatorStatus.Instance, TimeSpan.FromSeconds(30), ct);
+            Assert.Equal([$"{config.Name}@3/valid"], status.Running);
+            Assert.Equal([$"{config.Name}@9/valid"], status.Queued);
+            status = await single.Ask<EvaluatorStatus>(WhenEvaluatorIdle.Instance, TimeSpan.FromSeconds(180), ct);
+            Assert.Equal((2, 1, 0), (status.Completed, status.Skipped, status.Failed));
+            var evaluations = new RunLayout(result.RunDirectory).Evaluations;
+            Assert.False(File.Exists(Path.Combine(evaluations, "step-00000006-valid.json")));
+            Assert.True(File.Exists(Path.Combine(evaluations, "step-00000009-valid.json")));
+
+            // Two at a time, nothing skipped: 3 and 6 run together, 9 waits for a free slot.
+            var pair = system.ActorOf(EvaluatorActor.Props(Cheap with { SkipSuperseded = false, MaxConcurrent = 2 }, "cpu"));
+            foreach (var w in work) pair.Tell(w);
+            status = await pair.Ask<EvaluatorStatus>(GetEvaluatorStatus.Instance, TimeSpan.FromSeconds(30), ct);
+            Assert.Equal(2, status.Running.Count);
+            Assert.Equal([$"{config.Name}@9/valid"], status.Queued);
+            status = await pair.Ask<EvaluatorStatus>(WhenEvaluatorIdle.Instance, TimeSpan.FromSeconds(180), ct);
+            Assert.Equal((3, 0, 0), (status.Completed, status.Skipped, status.Failed));
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
 }
