@@ -1,3 +1,4 @@
+using SeLoRA.Diffusion.Imaging;
 using SkiaSharp;
 
 namespace SeLoRA.Evaluation.Reports;
@@ -21,7 +22,6 @@ public static class ResultsGrid
     static readonly SKColor Placeholder = new(0xEC, 0xEC, 0xEC);
     static readonly SKColor Border = new(0xC8, 0xC8, 0xC8);
     static readonly SKColor Muted = new(0x70, 0x70, 0x70);
-    static readonly SKSamplingOptions Sampling = new(SKCubicResampler.Mitchell);
 
     /// <summary>results-grid-&lt;dataset&gt;.png, the dataset reduced to letters, digits, '.', '_' and '-'.</summary>
     public static string FileName(string dataset)
@@ -80,8 +80,8 @@ public static class ResultsGrid
         using var bitmap = new SKBitmap(width, height, SKColorType.Rgba8888, SKAlphaType.Premul);
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(Background);
-        using var typeface = ReportFonts.Sans();
-        using var boldTypeface = ReportFonts.Sans(SKFontStyle.Bold);
+        using var typeface = ContactSheet.SansTypeface();
+        using var boldTypeface = ContactSheet.SansTypeface(SKFontStyle.Bold);
         using var font = new SKFont(typeface, FontSize);
         using var placeholderFont = new SKFont(typeface, FontSize);
         using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true };
@@ -91,7 +91,7 @@ public static class ResultsGrid
 
         for (var c = 0; c < titles.Count; c++)
         {
-            using var headerFont = FittingFont(boldTypeface, 12, titles[c], cell - 2);
+            using var headerFont = ContactSheet.FittingFont(boldTypeface, 12, titles[c], cell - 2);
             var (x, _) = CellOrigin(0, c, cell);
             canvas.DrawText(titles[c], x + cell / 2f, Margin + HeaderHeight - 7, SKTextAlign.Center, headerFont, text);
         }
@@ -119,7 +119,7 @@ public static class ResultsGrid
             }
 
             var (_, top) = CellOrigin(r, 0, cell);
-            var lines = Wrap(first.Prompt ?? "", font, PromptWidth - 4, maxLines);
+            var lines = ContactSheet.Wrap(first.Prompt ?? "", font, PromptWidth - 4, maxLines);
             canvas.Save();
             canvas.ClipRect(SKRect.Create(Margin, top, PromptWidth, cell));
             for (var l = 0; l < lines.Count; l++)
@@ -173,13 +173,6 @@ public static class ResultsGrid
             .Where(id => others.All(o => o.Contains(id))).Take(count).ToList();
     }
 
-    static SKFont FittingFont(SKTypeface typeface, float size, string text, float width)
-    {
-        var font = new SKFont(typeface, size);
-        while (font.Size > 6 && font.MeasureText(text) > width) font.Size -= 0.5f;
-        return font;
-    }
-
     /// <summary>Fits the image inside the cell, keeping its aspect ratio, centred; false with the reason when it cannot.</summary>
     static bool TryDrawImage(SKCanvas canvas, string path, SKRect cell, out string problem)
     {
@@ -195,36 +188,7 @@ public static class ResultsGrid
             problem = "is not a readable image";
             return false;
         }
-        using var image = SKImage.FromBitmap(bitmap);
-        var scale = Math.Min(cell.Width / bitmap.Width, cell.Height / bitmap.Height);
-        var w = bitmap.Width * scale;
-        var h = bitmap.Height * scale;
-        canvas.DrawImage(image, SKRect.Create(cell.MidX - w / 2, cell.MidY - h / 2, w, h), Sampling);
+        ContactSheet.DrawFitted(canvas, bitmap, cell);
         return true;
-    }
-
-    /// <summary>Word-wrapped lines, at most <paramref name="maxLines"/>; the last one ends in "..." when text was cut.</summary>
-    static List<string> Wrap(string text, SKFont font, float width, int maxLines)
-    {
-        var lines = new List<string>();
-        var line = "";
-        foreach (var word in text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = line.Length == 0 ? word : line + " " + word;
-            if (line.Length == 0 || font.MeasureText(candidate) <= width) line = candidate;
-            else
-            {
-                lines.Add(line);
-                line = word;
-            }
-        }
-        if (line.Length > 0) lines.Add(line);
-        if (lines.Count <= maxLines) return lines;
-
-        lines = lines.Take(maxLines).ToList();
-        var last = lines[^1];
-        while (last.Length > 0 && font.MeasureText(last + "...") > width) last = last[..^1];
-        lines[^1] = last.TrimEnd() + "...";
-        return lines;
     }
 }

@@ -1,3 +1,4 @@
+using SeLoRA.Diffusion.Imaging;
 using SkiaSharp;
 
 namespace SeLoRA.Training.Runs;
@@ -21,7 +22,6 @@ public static class ComparisonGrid
     static readonly SKColor Placeholder = new(0xEC, 0xEC, 0xEC);
     static readonly SKColor Border = new(0xC8, 0xC8, 0xC8);
     static readonly SKColor Muted = new(0x70, 0x70, 0x70);
-    static readonly SKSamplingOptions Sampling = new(SKCubicResampler.Mitchell);
 
     public static void Save(IReadOnlyList<GridItem> items, string path, int cell = 128, int captionLines = 4)
     {
@@ -52,12 +52,12 @@ public static class ComparisonGrid
         using var bitmap = new SKBitmap(width, height, SKColorType.Rgba8888, SKAlphaType.Premul);
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(Background);
-        using var typeface = PlotFonts.SansTypeface();
-        using var boldTypeface = PlotFonts.SansTypeface(SKFontStyle.Bold);
+        using var typeface = ContactSheet.SansTypeface();
+        using var boldTypeface = ContactSheet.SansTypeface(SKFontStyle.Bold);
         using var font = new SKFont(typeface, FontSize);
         // Headers and the placeholder text shrink to fit small cells.
-        using var headerFont = FittingFont(boldTypeface, 13, "generated", cell - 4);
-        using var placeholderFont = FittingFont(typeface, FontSize, "no real image", cell - 6);
+        using var headerFont = ContactSheet.FittingFont(boldTypeface, 13, "generated", cell - 4);
+        using var placeholderFont = ContactSheet.FittingFont(typeface, FontSize, "no real image", cell - 6);
         using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true };
         using var muted = new SKPaint { Color = Muted, IsAntialias = true };
         using var border = new SKPaint { Color = Border, IsStroke = true, StrokeWidth = 1 };
@@ -98,7 +98,7 @@ public static class ComparisonGrid
             canvas.DrawRect(generatedCell, border);
 
             if (captionLines == 0) continue;
-            var lines = Wrap(item.Prompt ?? "", font, pairWidth - 4, captionLines);
+            var lines = ContactSheet.Wrap(item.Prompt ?? "", font, pairWidth - 4, captionLines);
             canvas.Save();
             // Clip so a single over-long word cannot run into the neighbouring pair.
             canvas.ClipRect(SKRect.Create(x, y + cell, pairWidth, captionHeight));
@@ -116,13 +116,6 @@ public static class ComparisonGrid
         });
     }
 
-    static SKFont FittingFont(SKTypeface typeface, float size, string text, float width)
-    {
-        var font = new SKFont(typeface, size);
-        while (font.Size > 6 && font.MeasureText(text) > width) font.Size -= 0.5f;
-        return font;
-    }
-
     static void RequireFile(string path, int index, string what)
     {
         if (!File.Exists(path))
@@ -134,37 +127,7 @@ public static class ComparisonGrid
     {
         using var bitmap = SKBitmap.Decode(path)
             ?? throw new InvalidDataException($"Comparison grid item {index}: the {what} image {Path.GetFullPath(path)} is not a readable image.");
-        using var image = SKImage.FromBitmap(bitmap);
-        var scale = Math.Min(cell.Width / bitmap.Width, cell.Height / bitmap.Height);
-        var w = bitmap.Width * scale;
-        var h = bitmap.Height * scale;
-        var dest = SKRect.Create(cell.MidX - w / 2, cell.MidY - h / 2, w, h);
-        canvas.DrawImage(image, dest, Sampling);
-    }
-
-    /// <summary>Word-wrapped lines, at most <paramref name="maxLines"/>; the last one ends in "..." when text was cut.</summary>
-    internal static List<string> Wrap(string text, SKFont font, float width, int maxLines)
-    {
-        var lines = new List<string>();
-        var line = "";
-        foreach (var word in text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = line.Length == 0 ? word : line + " " + word;
-            if (line.Length == 0 || font.MeasureText(candidate) <= width) line = candidate;
-            else
-            {
-                lines.Add(line);
-                line = word;
-            }
-        }
-        if (line.Length > 0) lines.Add(line);
-        if (lines.Count <= maxLines) return lines;
-
-        lines = lines.Take(maxLines).ToList();
-        var last = lines[^1];
-        while (last.Length > 0 && font.MeasureText(last + "...") > width) last = last[..^1];
-        lines[^1] = last.TrimEnd() + "...";
-        return lines;
+        ContactSheet.DrawFitted(canvas, bitmap, cell);
     }
 
     static string Short(string? prompt) => prompt is null ? "" : prompt.Length <= 40 ? prompt : prompt[..37] + "...";
