@@ -154,11 +154,27 @@ public sealed class CheckpointEvaluator : IDisposable
             Width = config.Data.Resolution,
             BatchSize = settings.BatchSize,
             Scheduler = config.Generation.Scheduler,
-        }, partial);
+        }, partial, new BatchLog(log, examples.Count));
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         Directory.Move(partial, folder);
         var paths = written.Select(p => Path.Combine(folder, Path.GetFileName(p))).ToList();
         return (paths, adapters.TrainableParameterCount, adapters.TotalRank);
+    }
+
+    /// <summary>A line per finished batch, at most every 10 s (and the last one), so a long SD1.5 evaluation shows progress.</summary>
+    sealed class BatchLog(Action<string> log, int total) : IProgress<GenerationProgress>
+    {
+        readonly Stopwatch clock = Stopwatch.StartNew();
+        TimeSpan last = TimeSpan.Zero;
+
+        public void Report(GenerationProgress value)
+        {
+            if (value.Step < value.Steps) return;
+            var done = value.First + value.Count;
+            if (done < total && clock.Elapsed - last < TimeSpan.FromSeconds(10)) return;
+            last = clock.Elapsed;
+            log($"generated {done}/{total} evaluation image(s) in {clock.Elapsed.TotalSeconds:F0} s");
+        }
     }
 
     ICheckpointMetric Metric(string name)
