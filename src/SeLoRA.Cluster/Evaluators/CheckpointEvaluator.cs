@@ -26,6 +26,8 @@ public sealed class CheckpointEvaluator : IDisposable
     readonly Device device;
     readonly Action<string> log;
     readonly Dictionary<string, ICheckpointMetric> metrics = new(StringComparer.Ordinal);
+    // A run's split does not change between its checkpoints; opening a dataset reads (and may probe) every item.
+    readonly Dictionary<(string Run, string Split), IReadOnlyList<TextImageExample>> splits = [];
 
     public CheckpointEvaluator(EvaluationSettings settings, Device device, Action<string>? log = null)
     {
@@ -51,7 +53,9 @@ public sealed class CheckpointEvaluator : IDisposable
         if (checkpointName == CheckpointStore.BestName) checkpointName = CheckpointStore.NameOf(state.Step);
 
         var spec = DatasetSpec.Parse(config.Data.Dataset);
-        var examples = SplitExamples(config, layout, spec, target.Split);
+        if (!splits.TryGetValue((layout.Directory, target.Split), out var all))
+            splits[(layout.Directory, target.Split)] = all = SplitExamples(layout, spec, target.Split);
+        var examples = all.ToList();
         var count = target.Split == TrainingData.Test ? settings.TestCount : settings.ValidCount;
         if (count >= 0) examples = examples.Take(count).ToList();
         if (examples.Count < 2)
@@ -120,7 +124,7 @@ public sealed class CheckpointEvaluator : IDisposable
         return names;
     }
 
-    static List<TextImageExample> SplitExamples(TrainingConfig config, RunLayout layout, DatasetSpec spec, string split)
+    static List<TextImageExample> SplitExamples(RunLayout layout, DatasetSpec spec, string split)
     {
         var dataset = DatasetFactory.Open(spec);
         var parts = SplitManifest.Read(layout.SplitManifest).Apply(dataset.Examples, layout.SplitManifest);

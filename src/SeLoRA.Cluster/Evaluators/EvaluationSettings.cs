@@ -1,11 +1,10 @@
-using System.Text.RegularExpressions;
 using Akka.Configuration;
 using SeLoRA.Cluster.Hosting;
 
 namespace SeLoRA.Cluster.Evaluators;
 
 /// <summary>selora.eval: what evaluators measure, on how many prompts, and how they keep out of training's way.</summary>
-public sealed partial record EvaluationSettings
+public sealed record EvaluationSettings
 {
     public const string Prefix = "selora.eval";
 
@@ -79,7 +78,7 @@ public sealed partial record EvaluationSettings
             BatchSize = r.Int(K("batch"), v => v >= 1, "at least 1"),
             MaxConcurrent = r.Int(K("max-concurrent"), v => v >= 1, "at least 1"),
             SkipSuperseded = r.Bool(K("skip-superseded")),
-            Device = r.String(K("device"), d => d.Trim().Length == 0 || DevicePattern().IsMatch(d.Trim()), "empty, auto, cpu, cuda or cuda:N").Trim(),
+            Device = r.Device(K("device"), "selora.torch.device"),
         };
     }
 
@@ -92,7 +91,4 @@ public sealed partial record EvaluationSettings
         if (ClipModel.Length > 0) list.Add(MetricNames.ClipScore);
         return list;
     }
-
-    [GeneratedRegex(@"^(auto|cpu|cuda(:\d+)?)$")]
-    private static partial Regex DevicePattern();
 }

@@ -30,7 +30,6 @@ public sealed class EvaluatorActor : ReceiveActor
     readonly LinkedList<Job> queue = new();
     readonly List<Job> running = [];
     readonly Stack<CheckpointEvaluator> idleEvaluators = new();
-    readonly List<CheckpointEvaluator> allEvaluators = [];
     readonly List<IActorRef> idleWaiters = [];
     readonly CancellationTokenSource stopping = new();
     int completed, skipped, failed;
@@ -138,7 +137,6 @@ public sealed class EvaluatorActor : ReceiveActor
         if (!idleEvaluators.TryPop(out var evaluator))
         {
             evaluator = new CheckpointEvaluator(settings, DevicePicker.Pick(device, "selora.eval.device"), line => log.Info("{0}", line));
-            allEvaluators.Add(evaluator);
         }
         var self = Self;
         var token = stopping.Token;

@@ -13,6 +13,7 @@ public sealed class FindingAccuracyMetric(string classifierPath, int batchSize, 
     static readonly Lock Training = new();
 
     FindingClassifier? classifier;
+    IReadOnlyDictionary<string, SynthCxrLabel>? labels;
     string? classifierDataset;
 
     public string Name => MetricNames.FindingAccuracy;
@@ -22,10 +23,10 @@ public sealed class FindingAccuracyMetric(string classifierPath, int batchSize, 
         if (!inputs.SynthCxr)
             throw new ArgumentException($"finding-accuracy needs SynthCXR ground truth ({SynthCxrGenerator.LabelsFileName} in {inputs.DatasetFolder}); " +
                                         "remove it from selora.eval.metrics for this dataset.");
-        var labels = FindingLabelReader.Read(inputs.DatasetFolder);
-        var asked = inputs.Examples.Select(e => LabelOf(labels, inputs.DatasetFolder, e.ImagePath)).ToList();
-        if (classifier is null || classifierDataset != inputs.DatasetFolder)
+        // The classifier and the labels belong to one dataset; both are kept for the next checkpoint of it.
+        if (classifier is null || labels is null || classifierDataset != inputs.DatasetFolder)
         {
+            labels = FindingLabelReader.Read(inputs.DatasetFolder);
             classifier?.Dispose();
             lock (Training)
                 classifier = classifierPath.Length > 0
@@ -33,6 +34,7 @@ public sealed class FindingAccuracyMetric(string classifierPath, int batchSize, 
                     : FindingClassifierCache.GetOrTrain(inputs.DatasetFolder, log: log, cancellationToken: cancellation);
             classifierDataset = inputs.DatasetFolder;
         }
+        var asked = inputs.Examples.Select(e => LabelOf(labels, inputs.DatasetFolder, e.ImagePath)).ToList();
         var result = FindingAccuracy.Evaluate(classifier, inputs.GeneratedImages, asked, batchSize: batchSize);
         metrics[Name] = result.MeanAccuracy;
         if (result.MeanAuc is { } auc) metrics[MetricNames.FindingAuc] = auc;

@@ -1,9 +1,10 @@
+using System.Text.RegularExpressions;
 using Akka.Configuration;
 
 namespace SeLoRA.Cluster.Hosting;
 
 /// <summary>Typed reads that turn Akka's parse failures into errors naming the key.</summary>
-internal sealed class SettingReader(Config config)
+internal sealed partial class SettingReader(Config config)
 {
     string Raw(string key)
     {
@@ -48,6 +49,13 @@ internal sealed class SettingReader(Config config)
         Check(key, Get(key, "a number, " + expected, k => config.GetDouble(k)), ok, expected);
 
     public bool Bool(string key) => Get(key, "on or off", k => config.GetBoolean(k));
+
+    /// <summary>A device setting: empty (<paramref name="emptyMeans"/>), auto, cpu, cuda or cuda:N; trimmed.</summary>
+    public string Device(string key, string emptyMeans) =>
+        String(key, s => s.Trim().Length == 0 || DevicePattern().IsMatch(s.Trim().ToLowerInvariant()), $"empty ({emptyMeans}), auto, cpu, cuda or cuda:N").Trim();
+
+    [GeneratedRegex(@"^(auto|cpu|cuda(:\d+)?)$")]
+    private static partial Regex DevicePattern();
 
     public List<string> StringList(string key) =>
         Get(key, "a list of names such as [a, b]", k => config.GetStringList(k).ToList());

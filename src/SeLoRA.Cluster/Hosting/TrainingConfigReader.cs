@@ -68,7 +68,7 @@ public static partial class TrainingConfigReader
             throw Invalid(Keys.AdaLoraTInit, adaTInit, $"less than the run's {knownSteps} steps ({Keys.MaxSteps}) - {Keys.AdaLoraTFinal} ({adaTFinal}), so a budgeting phase remains");
         var dyMax = r.Int(Keys.DyLoraMaxRank, v => v >= 1, "at least 1");
 
-        var deviceText = r.String(Keys.Device, s => s.Trim().Length == 0 || DevicePattern().IsMatch(s.Trim().ToLowerInvariant()), "empty (selora.torch.device), auto, cpu, cuda or cuda:N").Trim();
+        var deviceText = r.Device(Keys.Device, "selora.torch.device");
         var device = deviceText.Length > 0
             ? deviceText
             : defaultDevice ?? (config.GetString(SeloraSettings.Keys.TorchDevice, "") is { Length: > 0 } torchDevice ? torchDevice : "auto");
@@ -219,8 +219,6 @@ public static partial class TrainingConfigReader
     internal static ConfigurationException Invalid(string key, object value, string expected) =>
         new($"setting {key} = {Convert.ToString(value, CultureInfo.InvariantCulture)}: expected {expected}.");
 
-    [GeneratedRegex(@"^(auto|cpu|cuda(:\d+)?)$")]
-    private static partial Regex DevicePattern();
 
     /// <summary>Every key under selora.train, each with its commented default in hocon/base.hocon.</summary>
     public static class Keys
